@@ -1,0 +1,635 @@
+"""The date-aware engine: pick the governing layers for a coverage type, evaluate the rule versions in
+effect on the date of service, keep benefit and medical necessity apart, then combine them.
+
+Layer plans (DOMAIN.md, "Layers of rules"):
+
+* a **decide** layer answers an aspect on its own; the first decide layer with a rule in effect wins
+  (a plan's own data outranks everything; a state's Medicaid rule outranks the federal baseline);
+* **grant** layers can only open a benefit (state mandates, the EHB benchmark, the Medicare NCD floor
+  plus Medicare Advantage supplemental benefits): the most generous outcome among them counts;
+* a **fallback** layer speaks only when the layer it stands in for has no rule; if the query named the
+  jurisdiction whose rule is missing, the answer is ``unknown`` (the dataset has not researched it).
+
+Within one layer, the most specific match wins: plan over payer over state over national, and a
+provision that names the indication over a catch-all. Ties go to the more restrictive outcome.
+
+The final status is the stricter of the two aspects, in the order
+``not_covered`` > ``unknown`` > ``conditional`` > ``covered``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from .codes.icd10cm import IcdStatus
+from .dataset import Dataset, LoadedRule
+from .models import (
+    AppliedRule,
+    AspectResult,
+    CitationOut,
+    DiagnosisOut,
+    Freshness,
+    IndicationOut,
+    LimitOut,
+    Provision,
+    RequirementOut,
+    TraceEntry,
+    Version,
+)
+from .vocab import COVERAGE_LABELS, LAYER_LABELS, PERIOD_LABELS, PROCEDURES
+
+STALE_AFTER_DAYS = 365
+OTHER_INDICATION = "__other__"  # overview pseudo-indication: matches catch-all provisions only
+STRICTNESS = {"not_covered": 3, "unknown": 2, "conditional": 1, "covered": 0}
+GENEROSITY = {"covered": 3, "conditional": 2, "not_covered": 1, "unknown": 0}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    layer: str
+    mode: str  # "decide" | "grant" | "fallback"
+    needs: str | None = None  # query field the layer needs: "state", "payer", "plan_id"
+    stands_in_for: str | None = None  # for fallback layers
+
+
+_COMMERCIAL_NOT_FOR_SELF_FUNDED = (
+    "state insurance law does not reach self-funded employer plans (ERISA preempts it); "
+    "the plan document decides"
+)
+
+LAYER_PLANS: dict[str, tuple[LayerSpec, ...]] = {
+    "medicare": (LayerSpec("ncd", "decide"),),
+    "medicare_advantage": (
+        LayerSpec("plan", "decide", needs="plan_id"),
+        LayerSpec("ncd", "grant"),
+        LayerSpec("ma_supplemental", "grant"),
+    ),
+    "medicaid": (
+        LayerSpec("state_medicaid", "decide", needs="state"),
+        LayerSpec("medicaid_baseline", "fallback", stands_in_for="state_medicaid"),
+    ),
+    "individual": (
+        LayerSpec("plan", "decide", needs="plan_id"),
+        LayerSpec("state_law", "grant", needs="state"),
+        LayerSpec("ehb_benchmark", "grant", needs="state"),
+        LayerSpec("payer_policy", "decide", needs="payer"),
+    ),
+    "small_group": (
+        LayerSpec("plan", "decide", needs="plan_id"),
+        LayerSpec("state_law", "grant", needs="state"),
+        LayerSpec("ehb_benchmark", "grant", needs="state"),
+        LayerSpec("payer_policy", "decide", needs="payer"),
+    ),
+    "large_group": (
+        LayerSpec("plan", "decide", needs="plan_id"),
+        LayerSpec("state_law", "grant", needs="state"),
+        LayerSpec("payer_policy", "decide", needs="payer"),
+    ),
+    "self_funded": (
+        LayerSpec("plan", "decide", needs="plan_id"),
+        LayerSpec("payer_policy", "decide", needs="payer"),
+    ),
+    "fehb": (LayerSpec("fehb", "decide"),),
+    "tricare": (LayerSpec("tricare", "decide"),),
+    "va": (LayerSpec("va", "decide"),),
+    "workers_comp": (LayerSpec("workers_comp", "decide", needs="state"),),
+}
+
+# Which aspects a layer can speak to when the coverage has separate benefit and necessity sources.
+BENEFIT_LAYERS = {"plan", "state_law", "ehb_benchmark"}
+NECESSITY_LAYERS = {"payer_policy"}
+
+NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    ("self_funded", "state_law"): _COMMERCIAL_NOT_FOR_SELF_FUNDED,
+    ("self_funded", "ehb_benchmark"): "the EHB benchmark binds only non-grandfathered individual and small-group plans",
+    ("large_group", "ehb_benchmark"): "the EHB benchmark binds only non-grandfathered individual and small-group plans",
+}
+
+
+@dataclass
+class NormalizedQuery:
+    coverage: str
+    state: str | None
+    payer: str | None
+    payer_known: bool
+    plan_id: str | None
+    diagnoses: list[IcdStatus]
+    condition: str | None
+    procedure: str
+    provider: str
+    service_date: date
+    visits_used: int | None
+    age: int | None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RuleResult:
+    loaded: LoadedRule
+    version: Version
+    provision: Provision
+    outcome: str
+    reason: str
+    specificity: tuple[int, int]
+    requirements: list[RequirementOut]
+    limits: list[LimitOut]
+
+
+def _scope_rank(loaded: LoadedRule) -> int:
+    if loaded.rule.scope.plan_id:
+        return 3
+    if loaded.payer:
+        return 2
+    if loaded.state:
+        return 1
+    return 0
+
+
+def _query_conditions(ds: Dataset, q: NormalizedQuery) -> set[str] | None:
+    """Condition-set names the query's indication belongs to; None when no indication was given."""
+    if q.condition == OTHER_INDICATION:
+        return set()
+    if q.condition:
+        return {q.condition}
+    if q.diagnoses:
+        names: set[str] = set()
+        for dx in q.diagnoses:
+            names.update(ds.conditions_of(dx.code))
+        return names
+    return None
+
+
+def _provision_matches(
+    ds: Dataset, prov: Provision, q: NormalizedQuery, conds: set[str] | None
+) -> tuple[bool, int, str]:
+    """(matches, specificity, why-not)."""
+    if prov.procedures is not None and q.procedure not in prov.procedures:
+        return False, 0, f"provision '{prov.id}' is for procedures {', '.join(prov.procedures)}"
+    if prov.age is not None:
+        if q.age is None:
+            return False, 0, f"provision '{prov.id}' depends on age (give --age)"
+        if (prov.age.min is not None and q.age < prov.age.min) or (
+            prov.age.max is not None and q.age > prov.age.max
+        ):
+            return False, 0, f"provision '{prov.id}' is for ages {prov.age.min or 0}-{prov.age.max or 'any'}"
+    excluded = (conds or set()) & set(prov.excluding)
+    if excluded:
+        labels = ", ".join(ds.conditions[c].label for c in sorted(excluded))
+        return False, 0, f"provision '{prov.id}' does not apply with {labels}"
+    if prov.conditions is None:
+        return True, 1, ""
+    if conds is None:
+        return False, 0, f"provision '{prov.id}' is for named indications and the query gives none"
+    if conds & set(prov.conditions):
+        return True, 2, ""
+    return False, 0, f"provision '{prov.id}' is for {', '.join(prov.conditions)}"
+
+
+def _evaluate_rule(
+    ds: Dataset, loaded: LoadedRule, q: NormalizedQuery, conds: set[str] | None, trace: list[TraceEntry]
+) -> RuleResult | None:
+    rule = loaded.rule
+    layer = rule.layer
+    if q.procedure not in rule.scope.procedures:
+        trace.append(
+            TraceEntry(
+                rule=loaded.id,
+                layer=layer,
+                decision="skipped",
+                reason=f"covers procedures {', '.join(rule.scope.procedures)}, not {q.procedure}",
+            )
+        )
+        return None
+    version = rule.version_on(q.service_date)
+    if version is None:
+        first = rule.versions[0].effective.isoformat()
+        trace.append(
+            TraceEntry(
+                rule=loaded.id,
+                layer=layer,
+                decision="skipped",
+                reason=f"not yet in effect on {q.service_date.isoformat()} (first version effective {first})",
+            )
+        )
+        return None
+    if version.retired:
+        trace.append(
+            TraceEntry(
+                rule=loaded.id,
+                layer=layer,
+                decision="skipped",
+                reason=f"retired from {version.effective.isoformat()}: {version.summary}",
+            )
+        )
+        return None
+    misses: list[str] = []
+    for prov in version.provisions:
+        ok, spec, why = _provision_matches(ds, prov, q, conds)
+        if not ok:
+            misses.append(why)
+            continue
+        return _apply_provision(ds, loaded, version, prov, q, spec)
+    trace.append(
+        TraceEntry(
+            rule=loaded.id,
+            layer=layer,
+            decision="skipped",
+            reason="no provision of the version effective "
+            f"{version.effective.isoformat()} matches: " + "; ".join(misses),
+        )
+    )
+    return None
+
+
+def _apply_provision(
+    ds: Dataset, loaded: LoadedRule, version: Version, prov: Provision, q: NormalizedQuery, spec: int
+) -> RuleResult:
+    outcome: str = prov.outcome
+    reason = prov.summary
+    reqs = [RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id) for r in prov.requirements]
+    if prov.providers is not None and outcome in {"covered", "conditional"}:
+        allowed = {p.type: p for p in prov.providers}
+        if q.provider not in allowed:
+            outcome = "not_covered"
+            reason = (
+                f"{q.provider.replace('_', ' ')} is not among the providers who may furnish and bill "
+                f"under this rule ({', '.join(t.replace('_', ' ') for t in allowed)}). {prov.summary}"
+            )
+        else:
+            reqs += [
+                RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
+                for r in allowed[q.provider].requirements
+            ]
+    limits: list[LimitOut] = []
+    for lim in prov.limits:
+        out = LimitOut(
+            visits=lim.visits,
+            per=PERIOD_LABELS[lim.per],
+            extra_visits_with_improvement=lim.extra_visits_with_improvement,
+            shared_with=list(lim.shared_with),
+            note=lim.note,
+            source=loaded.id,
+        )
+        if q.visits_used is not None:
+            out.remaining = max(lim.visits - q.visits_used, 0)
+            if lim.extra_visits_with_improvement:
+                out.remaining_with_improvement = max(
+                    lim.visits + lim.extra_visits_with_improvement - q.visits_used, 0
+                )
+            if outcome in {"covered", "conditional"} and q.visits_used >= lim.visits:
+                extra = lim.extra_visits_with_improvement or 0
+                if q.visits_used < lim.visits + extra:
+                    outcome = "conditional"
+                    reason = (
+                        f"{q.visits_used} visits used reaches the {lim.visits} {PERIOD_LABELS[lim.per]}; "
+                        f"up to {extra} more are covered only with documented improvement. {reason}"
+                    )
+                    reqs.append(
+                        RequirementOut(
+                            kind="documented_improvement",
+                            text=f"document improvement to continue past visit {lim.visits}",
+                            source=loaded.id,
+                        )
+                    )
+                else:
+                    outcome = "not_covered"
+                    allowed = f"{lim.visits} {PERIOD_LABELS[lim.per]}" + (
+                        f" plus {extra} with documented improvement" if extra else ""
+                    )
+                    reason = f"visit limit exhausted: {q.visits_used} visits used; the limit is {allowed}. {prov.summary}"
+        limits.append(out)
+    if prov.unknown is not None and outcome == "unknown":
+        reason = f"{reason} Not established: {prov.unknown.missing}"
+    return RuleResult(loaded, version, prov, outcome, reason, (_scope_rank(loaded), spec), reqs, limits)
+
+
+def _applied(r: RuleResult) -> AppliedRule:
+    return AppliedRule(
+        id=r.loaded.id,
+        title=r.loaded.rule.title,
+        layer=r.loaded.rule.layer,
+        aspect=r.loaded.rule.aspect,
+        version_effective=r.version.effective,
+        provision=r.provision.id,
+        outcome=r.outcome,  # type: ignore[arg-type]
+        reason=r.reason,
+        citations=[CitationOut(**c.model_dump()) for c in r.version.citations],
+        last_verified=r.version.last_verified,
+    )
+
+
+def _layer_winner(results: list[RuleResult], trace: list[TraceEntry]) -> list[RuleResult]:
+    """Most specific result(s) in one layer; ties keep the most restrictive outcome."""
+    best = max(r.specificity for r in results)
+    top = [r for r in results if r.specificity == best]
+    strictest = max(STRICTNESS[r.outcome] for r in top)
+    winners = [r for r in top if STRICTNESS[r.outcome] == strictest]
+    for r in results:
+        if r not in winners:
+            trace.append(
+                TraceEntry(
+                    rule=r.loaded.id,
+                    layer=r.loaded.rule.layer,
+                    decision="outranked",
+                    reason=f"a more specific or more restrictive rule in the same layer decides ({r.outcome})",
+                )
+            )
+    return winners
+
+
+@dataclass
+class AspectOutcome:
+    status: str
+    summary: str
+    results: list[RuleResult]
+    missing: list[str]
+
+
+def _aspect(
+    aspect: str,
+    plan: tuple[LayerSpec, ...],
+    winners: dict[str, list[RuleResult]],
+    q: NormalizedQuery,
+    ds: Dataset,
+) -> AspectOutcome:
+    def speaks(layer: str) -> bool:
+        if aspect == "benefit":
+            return layer not in NECESSITY_LAYERS
+        return layer not in BENEFIT_LAYERS
+
+    specs = [s for s in plan if speaks(s.layer)]
+    # A rule speaks to this aspect only if its own aspect says so.
+    winners = {
+        layer: [r for r in results if r.loaded.rule.aspect in (aspect, "both")] for layer, results in winners.items()
+    }
+    missing: list[str] = []
+    for spec in specs:
+        if spec.mode == "decide" and winners.get(spec.layer):
+            res = winners[spec.layer]
+            return AspectOutcome(res[0].outcome, res[0].reason, res, missing)
+    for spec in specs:
+        if spec.mode == "fallback" and winners.get(spec.layer):
+            res = winners[spec.layer]
+            target = spec.stands_in_for or spec.layer
+            if q.state is not None:
+                gap = f"no researched {LAYER_LABELS[target]} rule for {q.state} yet"
+                missing.append(gap)
+                return AspectOutcome(
+                    "unknown", f"{gap}; the federal baseline only says: {res[0].reason}", res, missing
+                )
+            missing.append("state (Medicaid is run by each state)")
+            return AspectOutcome("conditional", res[0].reason, res, missing)
+    grants = [r for spec in specs if spec.mode == "grant" for r in winners.get(spec.layer, [])]
+    if grants:
+        best = max(GENEROSITY[r.outcome] for r in grants)
+        chosen = [r for r in grants if GENEROSITY[r.outcome] == best]
+        return AspectOutcome(chosen[0].outcome, chosen[0].reason, chosen, missing)
+    # Nothing in effect: is it the query that lacks a fact, or the dataset that lacks a rule?
+    needed = [s for s in specs if s.needs]
+    lacking_query = [s for s in needed if getattr(q, s.needs or "") is None]
+    if specs and len(lacking_query) == len(specs):
+        fields = sorted({s.needs or "" for s in lacking_query})
+        missing.extend(fields)
+        what = {
+            "benefit": "whether the plan includes acupuncture",
+            "medical_necessity": "which indications the payer accepts",
+        }[aspect]
+        return AspectOutcome(
+            "conditional",
+            f"{what} depends on facts not in the query ({', '.join(fields)}): "
+            + "; ".join(LAYER_LABELS[s.layer] for s in lacking_query),
+            [],
+            missing,
+        )
+    gaps = []
+    for s in specs:
+        if s.needs and getattr(q, s.needs or "") is None:
+            missing.append(s.needs or "")
+            continue
+        where = f" for {q.state}" if s.needs == "state" else (f" for payer {q.payer}" if s.needs == "payer" else "")
+        gaps.append(f"{LAYER_LABELS[s.layer]}{where}")
+    missing.extend(f"no researched rule: {g}" for g in gaps)
+    label = COVERAGE_LABELS[q.coverage]
+    return AspectOutcome(
+        "unknown",
+        f"the dataset has no researched rule in effect on {q.service_date.isoformat()} for {label}"
+        + (f" ({'; '.join(gaps)})" if gaps else ""),
+        [],
+        missing,
+    )
+
+
+def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
+    """Evaluate a normalised query; returns the fields of a Determination."""
+    conds = _query_conditions(ds, q)
+    if conds is None:
+        return _overview(ds, q, today)
+    plan = LAYER_PLANS[q.coverage]
+    layers_in_plan = {s.layer for s in plan}
+    trace: list[TraceEntry] = []
+    by_layer: dict[str, list[RuleResult]] = {}
+    warnings = list(q.warnings)
+    for loaded in ds.rules_for(q.coverage):
+        if loaded.state is not None and loaded.state != q.state:
+            continue
+        if loaded.payer is not None and loaded.payer != q.payer:
+            continue
+        if loaded.rule.scope.plan_id is not None and loaded.rule.scope.plan_id != q.plan_id:
+            continue
+        layer = loaded.rule.layer
+        if layer not in layers_in_plan:
+            reason = NOT_APPLICABLE.get(
+                (q.coverage, layer), f"the {LAYER_LABELS[layer]} layer does not govern {COVERAGE_LABELS[q.coverage]}"
+            )
+            trace.append(TraceEntry(rule=loaded.id, layer=layer, decision="skipped", reason=reason))
+            continue
+        result = _evaluate_rule(ds, loaded, q, conds, trace)
+        if result is not None:
+            by_layer.setdefault(layer, []).append(result)
+    winners = {layer: _layer_winner(results, trace) for layer, results in by_layer.items()}
+    if q.coverage == "self_funded":
+        warnings.append(_COMMERCIAL_NOT_FOR_SELF_FUNDED)
+
+    benefit = _aspect("benefit", plan, winners, q, ds)
+    necessity = _aspect("medical_necessity", plan, winners, q, ds)
+    status = max((benefit.status, necessity.status), key=lambda s: STRICTNESS[s])
+
+    used: list[RuleResult] = []
+    for r in [*benefit.results, *necessity.results]:
+        if r not in used:
+            used.append(r)
+    for r in used:
+        trace.append(
+            TraceEntry(rule=r.loaded.id, layer=r.loaded.rule.layer, decision="applied", reason=f"{r.outcome}: {r.reason}")
+        )
+    for layer, results in winners.items():
+        for r in results:
+            if r not in used:
+                trace.append(
+                    TraceEntry(
+                        rule=r.loaded.id,
+                        layer=layer,
+                        decision="outranked",
+                        reason=f"another layer decides this coverage type ({r.outcome})",
+                    )
+                )
+    requirements: list[RequirementOut] = []
+    limits: list[LimitOut] = []
+    if status in {"covered", "conditional"}:
+        for r in used:
+            for req in r.requirements:
+                if req not in requirements:
+                    requirements.append(req)
+            limits.extend(r.limits)
+    missing = list(dict.fromkeys([*benefit.missing, *necessity.missing]))
+    summary = _summary(status, q, benefit, necessity, ds, conds)
+    return {
+        "status": status,
+        "summary": summary,
+        "benefit": AspectResult(
+            status=benefit.status,  # type: ignore[arg-type]
+            summary=benefit.summary,
+            decided_by=[r.loaded.id for r in benefit.results],
+        ),
+        "medical_necessity": AspectResult(
+            status=necessity.status,  # type: ignore[arg-type]
+            summary=necessity.summary,
+            decided_by=[r.loaded.id for r in necessity.results],
+        ),
+        "requirements": requirements,
+        "limits": limits,
+        "indications": [],
+        "rules_applied": [_applied(r) for r in used],
+        "trace": trace,
+        "freshness": _freshness(used, today),
+        "missing": missing,
+        "warnings": warnings,
+    }
+
+
+def _indication_label(ds: Dataset, q: NormalizedQuery, conds: set[str]) -> str:
+    if q.condition == OTHER_INDICATION:
+        return "any other indication"
+    if q.condition:
+        return ds.conditions[q.condition].label.lower()
+    codes = ", ".join(d.display for d in q.diagnoses)
+    if conds:
+        labels = ", ".join(sorted(ds.conditions[c].label.lower() for c in conds))
+        return f"{codes} ({labels})"
+    return f"{codes} (in none of the named condition sets)"
+
+
+STATUS_WORDS = {
+    "covered": "Covered",
+    "not_covered": "Not covered",
+    "conditional": "Depends",
+    "unknown": "Unknown",
+}
+
+
+def _summary(
+    status: str, q: NormalizedQuery, benefit: AspectOutcome, necessity: AspectOutcome, ds: Dataset, conds: set[str]
+) -> str:
+    label = COVERAGE_LABELS[q.coverage]
+    what = f"{PROCEDURES[q.procedure].split(',')[0]} ({q.procedure})"
+    ind = _indication_label(ds, q, conds)
+    where = f" in {q.state}" if q.state else ""
+    head = f"{STATUS_WORDS[status]}: {label}{where}, {what} for {ind} on {q.service_date.isoformat()}"
+    deciding = necessity if STRICTNESS[necessity.status] >= STRICTNESS[benefit.status] else benefit
+    if benefit.results and necessity.results and benefit.results[0] is necessity.results[0]:
+        deciding = benefit
+    return f"{head} — {deciding.summary}"
+
+
+def _freshness(used: list[RuleResult], today: date) -> Freshness:
+    if not used:
+        return Freshness(oldest_verified=None, age_days=None, stale=False)
+    oldest = min(r.version.last_verified for r in used)
+    age = (today - oldest).days
+    return Freshness(oldest_verified=oldest, age_days=age, stale=age > STALE_AFTER_DAYS)
+
+
+def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
+    """No indication given: evaluate every indication the applicable rules name, plus 'any other'."""
+    names: list[str] = []
+    for loaded in ds.rules_for(q.coverage):
+        if (loaded.state not in (None, q.state)) or (loaded.payer not in (None, q.payer)):
+            continue
+        version = loaded.rule.version_on(q.service_date)
+        if version is None or version.retired:
+            continue
+        for prov in version.provisions:
+            for c in prov.conditions or []:
+                if c not in names:
+                    names.append(c)
+    indications: list[IndicationOut] = []
+    trace: list[TraceEntry] = []
+    rules_applied: dict[str, AppliedRule] = {}
+    freshness_used: list[date] = []
+    missing: list[str] = []
+    warnings = list(q.warnings)
+    results: list[tuple[str | None, dict[str, object]]] = []
+    for name in [*names, None]:
+        sub = NormalizedQuery(**{**q.__dict__, "condition": name or OTHER_INDICATION, "diagnoses": []})
+        fields = evaluate(ds, sub, today)
+        results.append((name, fields))
+    for name, fields in results:
+        label = ds.conditions[name].label if name else "any other indication"
+        applied = fields["rules_applied"]
+        assert isinstance(applied, list)
+        source = ", ".join(a.id for a in applied) or "-"
+        benefit = fields["benefit"]
+        necessity = fields["medical_necessity"]
+        assert isinstance(benefit, AspectResult) and isinstance(necessity, AspectResult)
+        reason = necessity.summary if STRICTNESS[necessity.status] >= STRICTNESS[benefit.status] else benefit.summary
+        indications.append(
+            IndicationOut(condition=name, label=label, status=fields["status"], summary=reason, source=source)  # type: ignore[arg-type]
+        )
+        for a in applied:
+            rules_applied.setdefault(a.id, a)
+            freshness_used.append(a.last_verified)
+        t = fields["trace"]
+        assert isinstance(t, list)
+        trace.extend(TraceEntry(rule=e.rule, layer=e.layer, decision=e.decision, reason=f"[{label}] {e.reason}") for e in t)
+        m = fields["missing"]
+        assert isinstance(m, list)
+        missing.extend(x for x in m if x not in missing)
+    statuses = {i.status for i in indications}
+    label = COVERAGE_LABELS[q.coverage]
+    if len(statuses) == 1:
+        status = statuses.pop()
+        summary = f"{STATUS_WORDS[status]}: {label} on {q.service_date.isoformat()}, for every indication — {indications[0].summary}"
+    else:
+        status = "conditional"
+        covered = [i.label.lower() for i in indications if i.status == "covered"]
+        cond = [i.label.lower() for i in indications if i.status == "conditional"]
+        unknown = [i.label.lower() for i in indications if i.status == "unknown"]
+        parts = []
+        if covered:
+            parts.append("covered for " + "; ".join(covered))
+        if cond:
+            parts.append("depends on the plan or facts outside the query for " + "; ".join(cond))
+        if unknown:
+            parts.append("not established for " + "; ".join(unknown))
+        parts.append("not covered otherwise" if any(i.status == "not_covered" for i in indications) else "")
+        summary = f"Depends on the indication: {label} on {q.service_date.isoformat()} — " + ", ".join(p for p in parts if p) + "."
+    oldest = min(freshness_used) if freshness_used else None
+    return {
+        "status": status,
+        "summary": summary,
+        "benefit": AspectResult(status=status, summary="see indications"),  # type: ignore[arg-type]
+        "medical_necessity": AspectResult(status=status, summary="see indications"),  # type: ignore[arg-type]
+        "requirements": [],
+        "limits": [],
+        "indications": indications,
+        "rules_applied": list(rules_applied.values()),
+        "trace": trace,
+        "freshness": Freshness(
+            oldest_verified=oldest,
+            age_days=(today - oldest).days if oldest else None,
+            stale=bool(oldest and (today - oldest).days > STALE_AFTER_DAYS),
+        ),
+        "missing": missing,
+        "warnings": warnings,
+    }

@@ -1,0 +1,361 @@
+"""Pydantic models: the curated data files (strict: unknown keys are errors) and the query/answer.
+
+Data-file models mirror the YAML a curator edits:
+
+* a **rule file** (``data/federal/*.yaml``, ``data/state_policies/XX.yaml``, ``data/payers/*.yaml``)
+  holds rules keyed by a local id; a rule's full id is ``<file stem>.<key>``;
+* a **rule** has a layer (which kind of authority it is), an aspect (benefit, medical necessity or
+  both), a scope (coverage types, procedure codes) and **dated versions** — a version holds from its
+  ``effective`` date until the next one; a ``retired`` version ends the rule;
+* a **version** holds ordered **provisions** (first match wins) and at least one **citation**, plus
+  ``last_verified``;
+* a **provision** says, for some indications/procedures/ages, the outcome (``covered``,
+  ``not_covered``, ``conditional`` or ``unknown`` — unknown must say what was searched), with
+  requirements, visit limits and the providers who may furnish and bill.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .vocab import (
+    ACUPUNCTURE_CODES,
+    DRY_NEEDLING_CODES,
+    PROCEDURES,
+    Aspect,
+    CoverageType,
+    Layer,
+    Period,
+    ProviderType,
+    RequirementKind,
+    Status,
+)
+
+DEFAULT_PROCEDURES: tuple[str, ...] = (*ACUPUNCTURE_CODES, *DRY_NEEDLING_CODES)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Citation(Strict):
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    title: NonEmpty
+    section: NonEmpty
+    retrieved: date
+
+
+class Unknown(Strict):
+    """What could not be established, and what was searched."""
+
+    missing: NonEmpty
+    searched: NonEmpty
+
+
+class Requirement(Strict):
+    kind: RequirementKind
+    text: NonEmpty
+    weeks: int | None = Field(default=None, ge=1, le=520)
+
+    @model_validator(mode="after")
+    def _weeks_for_chronicity(self) -> Requirement:
+        if self.kind == "chronicity" and self.weeks is None:
+            raise ValueError("a 'chronicity' requirement needs 'weeks' (e.g. weeks: 12)")
+        return self
+
+
+class VisitLimit(Strict):
+    visits: int = Field(ge=0, le=1000)
+    per: Period
+    extra_visits_with_improvement: int | None = Field(default=None, ge=1, le=1000)
+    shared_with: list[NonEmpty] = Field(default_factory=list)
+    note: str | None = None
+
+
+class ProviderRule(Strict):
+    type: ProviderType
+    requirements: list[Requirement] = Field(default_factory=list)
+    note: str | None = None
+
+
+class AgeRange(Strict):
+    min: int | None = Field(default=None, ge=0, le=130)
+    max: int | None = Field(default=None, ge=0, le=130)
+
+
+class Provision(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+    summary: NonEmpty
+    outcome: Status
+    conditions: list[NonEmpty] | None = None  # None: any indication (a catch-all)
+    excluding: list[NonEmpty] = Field(default_factory=list)  # an accompanying dx in these sets defeats it
+    procedures: list[NonEmpty] | None = None  # None: every procedure the rule covers
+    age: AgeRange | None = None
+    providers: list[ProviderRule] | None = None  # None: any provider type
+    requirements: list[Requirement] = Field(default_factory=list)
+    limits: list[VisitLimit] = Field(default_factory=list)
+    unknown: Unknown | None = None
+
+    @model_validator(mode="after")
+    def _unknown_has_note(self) -> Provision:
+        if self.outcome == "unknown" and self.unknown is None:
+            raise ValueError("outcome 'unknown' needs an 'unknown' note: {missing: ..., searched: ...}")
+        if self.procedures is not None:
+            bad = [p for p in self.procedures if p not in PROCEDURES]
+            if bad:
+                raise ValueError(f"unknown procedure codes {bad}; valid: {sorted(PROCEDURES)}")
+        return self
+
+
+class Version(Strict):
+    effective: date
+    last_verified: date
+    summary: NonEmpty
+    citations: Annotated[list[Citation], Field(min_length=1)]
+    provisions: list[Provision] = Field(default_factory=list)
+    retired: bool = False
+    published: date | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _provisions_unless_retired(self) -> Version:
+        if not self.retired and not self.provisions:
+            raise ValueError("a version needs at least one provision (or 'retired: true' to end the rule)")
+        ids = [p.id for p in self.provisions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate provision ids {dupes}")
+        return self
+
+
+class Scope(Strict):
+    coverage: Annotated[list[CoverageType], Field(min_length=1)]
+    procedures: list[NonEmpty] = Field(default_factory=lambda: list(DEFAULT_PROCEDURES))
+    plan_id: str | None = None
+
+    @field_validator("procedures")
+    @classmethod
+    def _known_procedures(cls, value: list[str]) -> list[str]:
+        bad = [p for p in value if p not in PROCEDURES]
+        if bad:
+            raise ValueError(f"unknown procedure codes {bad}; valid: {sorted(PROCEDURES)}")
+        return value
+
+
+class Rule(Strict):
+    title: NonEmpty
+    layer: Layer
+    aspect: Aspect
+    scope: Scope
+    versions: Annotated[list[Version], Field(min_length=1)]
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _versions_ordered(self) -> Rule:
+        dates = [v.effective for v in self.versions]
+        for earlier, later in zip(dates, dates[1:], strict=False):
+            if later <= earlier:
+                raise ValueError(
+                    f"versions must be in increasing 'effective' order without repeats "
+                    f"({earlier.isoformat()} then {later.isoformat()})"
+                )
+        return self
+
+    def version_on(self, on: date) -> Version | None:
+        current: Version | None = None
+        for version in self.versions:
+            if version.effective <= on:
+                current = version
+            else:
+                break
+        return current
+
+
+class PayerInfo(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: NonEmpty
+    aliases: list[NonEmpty] = Field(default_factory=list)
+    administered_by: str | None = None
+
+
+class RuleFile(Strict):
+    """One data file of rules."""
+
+    title: NonEmpty
+    description: str | None = None
+    state: str | None = None
+    payer: PayerInfo | None = None
+    rules: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")], Rule]
+
+
+class ConditionSet(Strict):
+    label: NonEmpty
+    description: NonEmpty
+    codes: Annotated[list[NonEmpty], Field(min_length=1)]  # ICD-10-CM codes or categories (prefixes)
+    aliases: list[NonEmpty] = Field(default_factory=list)
+    citations: Annotated[list[Citation], Field(min_length=1)]
+    last_verified: date
+
+
+class ConditionsFile(Strict):
+    title: NonEmpty
+    conditions: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ConditionSet]
+
+
+class CodeChange(Strict):
+    effective: date
+    label: NonEmpty
+    added: list[NonEmpty] = Field(default_factory=list)
+    deleted: list[NonEmpty] = Field(default_factory=list)
+    to_category: list[NonEmpty] = Field(default_factory=list)  # billable before, a header after
+    descriptions: dict[str, str] = Field(default_factory=dict)  # titles of deleted codes
+    citations: Annotated[list[Citation], Field(min_length=1)]
+    last_verified: date
+
+
+class CodeHistoryFile(Strict):
+    title: NonEmpty
+    changes: list[CodeChange]
+
+
+# ----------------------------------------------------------------------------------------------
+# Query and answer
+# ----------------------------------------------------------------------------------------------
+
+
+class Query(BaseModel):
+    """A coverage question. Strings are normalised and validated by :func:`coverage_lookup.check`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    coverage: str
+    state: str | None = None
+    payer: str | None = None
+    plan_id: str | None = None
+    diagnosis: list[str] | str | None = None
+    condition: str | None = None
+    procedure: str = "97810"
+    provider: str = "licensed_acupuncturist"
+    service_date: date | str | None = None
+    visits_used: int | None = None
+    age: int | None = None
+
+
+class CitationOut(BaseModel):
+    url: str
+    title: str
+    section: str
+    retrieved: date
+
+
+class AspectResult(BaseModel):
+    status: Status
+    summary: str
+    decided_by: list[str] = Field(default_factory=list)  # rule ids
+
+
+class RequirementOut(BaseModel):
+    kind: str
+    text: str
+    weeks: int | None = None
+    source: str  # rule id
+
+
+class LimitOut(BaseModel):
+    visits: int
+    per: str
+    extra_visits_with_improvement: int | None = None
+    shared_with: list[str] = Field(default_factory=list)
+    note: str | None = None
+    remaining: int | None = None
+    remaining_with_improvement: int | None = None
+    source: str
+
+
+class DiagnosisOut(BaseModel):
+    code: str
+    description: str | None
+    billable_on_date: bool
+    validity_certain: bool
+    conditions: list[str]
+
+
+class IndicationOut(BaseModel):
+    condition: str | None  # None: any other indication
+    label: str
+    status: Status
+    summary: str
+    source: str
+
+
+class AppliedRule(BaseModel):
+    id: str
+    title: str
+    layer: str
+    aspect: str
+    version_effective: date
+    provision: str | None
+    outcome: Status
+    reason: str
+    citations: list[CitationOut]
+    last_verified: date
+
+
+class TraceEntry(BaseModel):
+    rule: str
+    layer: str
+    decision: Literal["applied", "skipped", "outranked"]
+    reason: str
+
+
+class Freshness(BaseModel):
+    oldest_verified: date | None
+    age_days: int | None
+    stale: bool
+    stale_after_days: int = 365
+
+
+class Determination(BaseModel):
+    status: Status
+    summary: str
+    coverage: str
+    state: str | None
+    payer: str | None
+    plan_id: str | None
+    service_date: date
+    procedure: str
+    provider: str
+    diagnoses: list[DiagnosisOut]
+    condition: str | None
+    benefit: AspectResult
+    medical_necessity: AspectResult
+    requirements: list[RequirementOut]
+    limits: list[LimitOut]
+    visits_used: int | None
+    indications: list[IndicationOut]
+    rules_applied: list[AppliedRule]
+    trace: list[TraceEntry]
+    freshness: Freshness
+    missing: list[str]
+    warnings: list[str]
+
+    def citations(self) -> list[CitationOut]:
+        seen: dict[str, CitationOut] = {}
+        for rule in self.rules_applied:
+            for c in rule.citations:
+                seen.setdefault(c.url + "#" + c.section, c)
+        return list(seen.values())
+
+
+def model_json_schema_for_data() -> dict[str, Any]:
+    """JSON Schema of a rule file (for editors)."""
+    schema = RuleFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "coverage_lookup rule file"
+    return schema

@@ -1,0 +1,96 @@
+"""Plain-text renderings of a Determination for people (the CLI's card and trace)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .models import Determination
+from .vocab import COVERAGE_LABELS, PROCEDURES
+
+MARKS = {"covered": "COVERED", "not_covered": "NOT COVERED", "conditional": "DEPENDS", "unknown": "UNKNOWN"}
+WIDTH = 88
+
+
+def _wrap(text: str, indent: str = "  ", width: int = WIDTH) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def card(d: Determination) -> str:
+    lines: list[str] = []
+    where = f" · {d.state}" if d.state else ""
+    payer = f" · payer {d.payer}" if d.payer else ""
+    plan = f" · plan {d.plan_id}" if d.plan_id else ""
+    lines.append(f"{MARKS[d.status]} — {COVERAGE_LABELS[d.coverage]}{where}{payer}{plan}")
+    lines.append(
+        f"  service {d.procedure} ({PROCEDURES[d.procedure]}) on {d.service_date.isoformat()}, "
+        f"billed by {d.provider.replace('_', ' ')}"
+    )
+    for dx in d.diagnoses:
+        note = "" if dx.validity_certain else " [validity on this date checked against the current code set only]"
+        sets = f" → {', '.join(dx.conditions)}" if dx.conditions else " → in no named condition set"
+        lines.append(f"  diagnosis {dx.code} {dx.description or ''}{sets}{note}")
+    if d.condition:
+        lines.append(f"  condition {d.condition}")
+    lines.append("")
+    lines.append(_wrap(d.summary, indent=""))
+    if d.indications:
+        lines.append("")
+        lines.append("Indications:")
+        for ind in d.indications:
+            lines.append(_wrap(f"{MARKS[ind.status]:<11} {ind.label}: {ind.summary} [{ind.source}]"))
+    else:
+        lines.append("")
+        lines.append(f"Benefit:            {MARKS[d.benefit.status]} — {d.benefit.summary}")
+        lines.append(f"Medical necessity:  {MARKS[d.medical_necessity.status]} — {d.medical_necessity.summary}")
+    if d.requirements:
+        lines.append("")
+        lines.append("Requirements:")
+        for r in d.requirements:
+            lines.append(_wrap(f"- [{r.kind}] {r.text}"))
+    if d.limits:
+        lines.append("")
+        lines.append("Visit limits:")
+        for lim in d.limits:
+            text = f"- {lim.visits} {lim.per}"
+            if lim.extra_visits_with_improvement:
+                text += f" (+{lim.extra_visits_with_improvement} with documented improvement)"
+            if lim.shared_with:
+                text += f", shared with {', '.join(lim.shared_with)}"
+            if lim.remaining is not None:
+                text += f"; remaining: {lim.remaining}"
+                if lim.remaining_with_improvement is not None:
+                    text += f" ({lim.remaining_with_improvement} with improvement)"
+            if lim.note:
+                text += f" — {lim.note}"
+            lines.append(_wrap(text))
+    if d.missing:
+        lines.append("")
+        lines.append("Missing to decide: " + "; ".join(d.missing))
+    if d.warnings:
+        lines.append("")
+        lines.append("Warnings:")
+        for w in d.warnings:
+            lines.append(_wrap(f"! {w}"))
+    lines.append("")
+    lines.append("Sources:")
+    for rule in d.rules_applied:
+        lines.append(f"  {rule.id} — {rule.title} (version of {rule.version_effective.isoformat()})")
+        for c in rule.citations:
+            lines.append(_wrap(f"· {c.title}, {c.section} <{c.url}> (retrieved {c.retrieved.isoformat()})", "    "))
+    if not d.rules_applied:
+        lines.append("  none — no researched rule applies")
+    f = d.freshness
+    if f.oldest_verified:
+        stale = " — STALE, re-verify before relying on it" if f.stale else ""
+        lines.append(f"Last verified: {f.oldest_verified.isoformat()} ({f.age_days} days ago){stale}")
+    lines.append("This is information about published rules, not a guarantee of payment; confirm with the payer.")
+    return "\n".join(lines)
+
+
+def trace(d: Determination) -> str:
+    lines = [f"{MARKS[d.status]} — {d.summary}", "", "Rules considered:"]
+    for t in d.trace:
+        lines.append(_wrap(f"{t.decision:<9} {t.rule} [{t.layer}]: {t.reason}"))
+    if not d.trace:
+        lines.append("  (no rule in the dataset is in scope for this coverage type)")
+    return "\n".join(lines)
