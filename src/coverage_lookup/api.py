@@ -12,7 +12,7 @@ from .codes.procedures import normalize_procedure
 from .dataset import Dataset, load_dataset
 from .engine import NormalizedQuery, evaluate
 from .errors import InputError, one_of
-from .models import DiagnosisOut, Determination, Query
+from .models import Determination, DiagnosisOut, Query
 from .states import normalize_state
 from .vocab import COVERAGE_TYPES, PROVIDER_ALIASES, PROVIDER_TYPES
 
@@ -48,7 +48,9 @@ def normalize_coverage(value: str) -> str:
     key = value.strip().lower().replace("-", "_").replace(" ", "_")
     if key not in COVERAGE_TYPES:
         close = difflib.get_close_matches(key, COVERAGE_TYPES, n=1)
-        raise InputError("coverage", value, one_of(COVERAGE_TYPES), f"did you mean {close[0]}?" if close else None)
+        raise InputError(
+            "coverage", value, one_of(COVERAGE_TYPES), f"did you mean {close[0]}?" if close else None
+        )
     return key
 
 
@@ -66,7 +68,10 @@ def normalize_condition(ds: Dataset, value: str) -> str:
     if name is None:
         close = difflib.get_close_matches(key, list(ds.condition_aliases), n=1)
         raise InputError(
-            "condition", value, one_of(ds.conditions, limit=40), f"did you mean {close[0]!r}?" if close else None
+            "condition",
+            value,
+            one_of(ds.conditions, limit=40),
+            f"did you mean {close[0]!r}?" if close else None,
         )
     return name
 
@@ -85,7 +90,11 @@ def normalize_payer(ds: Dataset, value: str) -> tuple[str, bool]:
         return table[key], True
     close = difflib.get_close_matches(key, list(table), n=1, cutoff=0.8)
     if close:
-        raise InputError("payer", value, f"did you mean {close[0]!r}? known payers: {', '.join(sorted(set(table.values())))}")
+        raise InputError(
+            "payer",
+            value,
+            f"did you mean {close[0]!r}? known payers: {', '.join(sorted(set(table.values())))}",
+        )
     slug = re.sub(r"[^a-z0-9]+", "_", key).strip("_")
     return slug, False
 
@@ -137,12 +146,16 @@ def check(
     st = normalize_state(state) if state is not None and str(state).strip() else None
     proc = normalize_procedure(procedure, on)
     prov = normalize_provider(provider)
-    if visits_used is not None and (isinstance(visits_used, bool) or not isinstance(visits_used, int) or visits_used < 0):
+    if visits_used is not None and (
+        isinstance(visits_used, bool) or not isinstance(visits_used, int) or visits_used < 0
+    ):
         raise InputError("visits_used", visits_used, "use a whole number of visits, 0 or more")
     if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
         raise InputError("age", age, "use a whole number of years from 0 to 130")
     if plan_id is not None and not _PLAN_ID_RE.match(plan_id):
-        raise InputError("plan_id", plan_id, "use letters, digits, '-', '_' or '.' (up to 40), e.g. 12345CA0010001-01")
+        raise InputError(
+            "plan_id", plan_id, "use letters, digits, '-', '_' or '.' (up to 40), e.g. 12345CA0010001-01"
+        )
 
     ds = get_dataset(data_dir, today)
     warnings: list[str] = []
@@ -199,7 +212,9 @@ def check(
                         "diagnosis",
                         raw,
                         f"{dotted(code)} is a category, not a billable code on {on.isoformat()}",
-                        ("use a complete code such as " + ", ".join(dotted(k) for k in kids)) if kids else None,
+                        ("use a complete code such as " + ", ".join(dotted(k) for k in kids))
+                        if kids
+                        else None,
                     )
                 warnings.append(
                     f"{dotted(code)} is a category in the current code set; whether it was billable on "
@@ -227,7 +242,7 @@ def check(
         warnings=list(dict.fromkeys(warnings)),
     )
     fields = evaluate(ds, nq, today)
-    return Determination(
+    return Determination.model_construct(
         coverage=cov,
         state=st,
         payer=payer_id,
@@ -236,7 +251,7 @@ def check(
         procedure=proc,
         provider=prov,
         diagnoses=[
-            DiagnosisOut(
+            DiagnosisOut.model_construct(
                 code=s.display,
                 description=s.description,
                 billable_on_date=s.billable,

@@ -22,8 +22,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _query_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--coverage", required=True, help="medicare, medicare_advantage, medicaid, individual, "
-                   "small_group, large_group, self_funded, fehb, tricare, va, workers_comp")
+    p.add_argument(
+        "--coverage",
+        required=True,
+        help="medicare, medicare_advantage, medicaid, individual, "
+        "small_group, large_group, self_funded, fehb, tricare, va, workers_comp",
+    )
     p.add_argument("--state", help="state code or name (CA, 'New York', DC)")
     p.add_argument("--payer", help="payer id or common name")
     p.add_argument("--plan-id", help="plan id (e.g. a marketplace plan id or fep_blue_focus)")
@@ -99,8 +103,10 @@ def _validate(args: argparse.Namespace) -> int:
 
     ds = load_dataset(Path(args.data_dir) if args.data_dir else None, use_cache=False)
     versions = sum(len(r.rule.versions) for r in ds.rules.values())
-    print(f"ok: {len(ds.files)} rule files, {len(ds.rules)} rules, {versions} dated versions, "
-          f"{len(ds.conditions)} condition sets, {len(ds.code_history)} tracked code changes")
+    print(
+        f"ok: {len(ds.files)} rule files, {len(ds.rules)} rules, {versions} dated versions, "
+        f"{len(ds.conditions)} condition sets, {len(ds.code_history)} tracked code changes"
+    )
     return 0
 
 
@@ -114,19 +120,21 @@ def _rules(args: argparse.Namespace) -> int:
     rows = []
     for rid, lr in sorted(ds.rules.items()):
         latest = lr.rule.versions[-1]
-        rows.append({
-            "id": rid,
-            "title": lr.rule.title,
-            "layer": lr.rule.layer,
-            "coverage": list(lr.rule.scope.coverage),
-            "state": lr.state,
-            "payer": lr.payer,
-            "versions": [v.effective.isoformat() for v in lr.rule.versions],
-            "last_verified": latest.last_verified.isoformat(),
-            "age_days": (today - latest.last_verified).days,
-            "sources": [c.url for c in latest.citations],
-            "file": lr.file,
-        })
+        rows.append(
+            {
+                "id": rid,
+                "title": lr.rule.title,
+                "layer": lr.rule.layer,
+                "coverage": list(lr.rule.scope.coverage),
+                "state": lr.state,
+                "payer": lr.payer,
+                "versions": [v.effective.isoformat() for v in lr.rule.versions],
+                "last_verified": latest.last_verified.isoformat(),
+                "age_days": (today - latest.last_verified).days,
+                "sources": [c.url for c in latest.citations],
+                "file": lr.file,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

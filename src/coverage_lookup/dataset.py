@@ -22,7 +22,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .codes.icd10cm import Icd10Index, dotted, shared_index
@@ -55,45 +54,11 @@ def cache_dir() -> Path:
     return Path(base) / "coverage_lookup"
 
 
-# ------------------------------------------------------------------------------------------------
-# YAML with duplicate-key detection and line numbers
-# ------------------------------------------------------------------------------------------------
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    pass
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-        line = key_node.start_mark.line + 1
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first on line {seen[key]}, again on line {line}); "
-                "merge the two entries or rename one",
-                key_node.start_mark,
-            )
-        seen[key] = line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise DataError([f"{path}: {' '.join(str(exc).split())}"]) from None
-    except UnicodeDecodeError as exc:
-        raise DataError([f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8"]) from None
+    """Parse one data file strictly (see :mod:`coverage_lookup.yamlio`; imported only when files are read)."""
+    from .yamlio import read_yaml as _read
+
+    return _read(path)
 
 
 _FIXES = {
@@ -191,7 +156,9 @@ def _check_codes(
             )
 
 
-def _check_dates(where: str, version_dates: Iterable[tuple[str, date]], today: date, problems: list[str]) -> None:
+def _check_dates(
+    where: str, version_dates: Iterable[tuple[str, date]], today: date, problems: list[str]
+) -> None:
     for key, value in version_dates:
         if value > today:
             problems.append(f"{where}.{key}: {value.isoformat()} is in the future — use the date it happened")
@@ -213,7 +180,9 @@ def load_dataset(data_dir: Path | None = None, today: date | None = None, use_ca
 
 def _load_uncached(data_dir: Path, today: date) -> Dataset:
     if not data_dir.is_dir():
-        raise DataError([f"{data_dir}: data directory not found — set COVERAGE_LOOKUP_DATA to the data/ folder"])
+        raise DataError(
+            [f"{data_dir}: data directory not found — set COVERAGE_LOOKUP_DATA to the data/ folder"]
+        )
     problems: list[str] = []
     index = shared_index()
 
@@ -233,10 +202,12 @@ def _load_uncached(data_dir: Path, today: date) -> Dataset:
         _check_codes(where + ".added", change.added, index, history_codes, problems)
         _check_dates(where, [("last_verified", change.last_verified)], today, problems)
         for c in change.added:
-            if index.lookup(c.replace(".", "")) is None and c not in change.deleted:
-                # Added and since deleted is possible, but must be recorded as a later deletion.
-                if not any(c in later.deleted for later in history if later.effective > change.effective):
-                    problems.append(f"{where}.added: {c} is not in the current index and no later deletion is recorded")
+            # Added and since deleted is possible, but must be recorded as a later deletion.
+            later_deleted = any(c in later.deleted for later in history if later.effective > change.effective)
+            if index.lookup(c.replace(".", "")) is None and c not in change.deleted and not later_deleted:
+                problems.append(
+                    f"{where}.added: {c} is not in the current index and no later deletion is recorded"
+                )
 
     conditions: dict[str, ConditionSet] = {}
     cond_path = data_dir / CONDITIONS_FILE
@@ -268,7 +239,9 @@ def _load_uncached(data_dir: Path, today: date) -> Dataset:
         rel = path.relative_to(data_dir).as_posix()
         stem = path.stem.lower()
         if stem in stems:
-            problems.append(f"{rel}: file name {path.stem!r} is also used by {stems[stem]} — rule ids need unique file names")
+            problems.append(
+                f"{rel}: file name {path.stem!r} is also used by {stems[stem]} — rule ids need unique file names"
+            )
             continue
         stems[stem] = rel
         try:
@@ -280,23 +253,33 @@ def _load_uncached(data_dir: Path, today: date) -> Dataset:
             problems.extend(exc.problems)
             continue
         files[rel] = rf
-        if rel.startswith("state_policies/"):
-            if rf.state is None or rf.state != path.stem.upper():
-                problems.append(f"{rel}: state: must be {path.stem.upper()!r} for this file")
+        if rel.startswith("state_policies/") and rf.state != path.stem.upper():
+            problems.append(f"{rel}: state: must be {path.stem.upper()!r} for this file")
         if rf.state is not None and rf.state not in known_states:
-            problems.append(f"{rel}: state: {rf.state!r} is not a state code — use one of the 50 states or DC")
+            problems.append(
+                f"{rel}: state: {rf.state!r} is not a state code — use one of the 50 states or DC"
+            )
         payer_id = rf.payer.id if rf.payer else None
         for key, rule in rf.rules.items():
             rule_id = f"{stem}.{key}"
             where = f"{rel}: rules.{key}"
-            if rule.layer in {"state_medicaid", "state_law", "ehb_benchmark", "workers_comp"} and rf.state is None:
-                problems.append(f"{where}.layer: {rule.layer!r} rules belong in a state file (data/state_policies/XX.yaml)")
+            if (
+                rule.layer in {"state_medicaid", "state_law", "ehb_benchmark", "workers_comp"}
+                and rf.state is None
+            ):
+                problems.append(
+                    f"{where}.layer: {rule.layer!r} rules belong in a state file (data/state_policies/XX.yaml)"
+                )
             if rule.layer == "payer_policy" and payer_id is None:
-                problems.append(f"{where}.layer: 'payer_policy' rules belong in a payer file with a 'payer:' block")
+                problems.append(
+                    f"{where}.layer: 'payer_policy' rules belong in a payer file with a 'payer:' block"
+                )
             for vi, version in enumerate(rule.versions):
                 vwhere = f"{where}.versions[{vi}]"
                 dates = [("last_verified", version.last_verified)]
-                dates += [(f"citations[{ci}].retrieved", c.retrieved) for ci, c in enumerate(version.citations)]
+                dates += [
+                    (f"citations[{ci}].retrieved", c.retrieved) for ci, c in enumerate(version.citations)
+                ]
                 _check_dates(vwhere, dates, today, problems)
                 for pi, prov in enumerate(version.provisions):
                     pwhere = f"{vwhere}.provisions[{pi}]"
@@ -308,7 +291,9 @@ def _load_uncached(data_dir: Path, today: date) -> Dataset:
                             )
                     for p in prov.procedures or []:
                         if p not in rule.scope.procedures:
-                            problems.append(f"{pwhere}.procedures: {p} is outside the rule's scope.procedures")
+                            problems.append(
+                                f"{pwhere}.procedures: {p} is outside the rule's scope.procedures"
+                            )
             rules[rule_id] = LoadedRule(rule_id, rel, rf.state, payer_id, rule)
 
     if problems:
@@ -341,7 +326,7 @@ def _read_cache(data_dir: Path, today: date) -> Dataset | None:
     path = _cache_path(data_dir)
     try:
         with path.open("rb") as fh:
-            fingerprint, dataset = pickle.load(fh)  # noqa: S301 - our own cache file in the user's cache dir
+            fingerprint, dataset = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, ImportError):
         return None
     if fingerprint != _fingerprint(data_dir, today) or not isinstance(dataset, Dataset):

@@ -21,23 +21,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 from .codes.icd10cm import IcdStatus
 from .dataset import Dataset, LoadedRule
-from .models import (
+from .models import (  # outputs are built with model_construct: inputs are already validated
     AppliedRule,
     AspectResult,
     CitationOut,
-    DiagnosisOut,
     Freshness,
     IndicationOut,
     LimitOut,
+    ProviderRule,
     Provision,
     RequirementOut,
     TraceEntry,
     Version,
 )
-from .vocab import COVERAGE_LABELS, LAYER_LABELS, PERIOD_LABELS, PROCEDURES
+from .vocab import COVERAGE_LABELS, LAYER_LABELS, PERIOD_LABELS, PROCEDURES, Status
 
 STALE_AFTER_DAYS = 365
 OTHER_INDICATION = "__other__"  # overview pseudo-indication: matches catch-all provisions only
@@ -102,8 +103,14 @@ NECESSITY_LAYERS = {"payer_policy"}
 
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("self_funded", "state_law"): _COMMERCIAL_NOT_FOR_SELF_FUNDED,
-    ("self_funded", "ehb_benchmark"): "the EHB benchmark binds only non-grandfathered individual and small-group plans",
-    ("large_group", "ehb_benchmark"): "the EHB benchmark binds only non-grandfathered individual and small-group plans",
+    (
+        "self_funded",
+        "ehb_benchmark",
+    ): "the EHB benchmark binds only non-grandfathered individual and small-group plans",
+    (
+        "large_group",
+        "ehb_benchmark",
+    ): "the EHB benchmark binds only non-grandfathered individual and small-group plans",
 }
 
 
@@ -122,6 +129,9 @@ class NormalizedQuery:
     visits_used: int | None
     age: int | None
     warnings: list[str] = field(default_factory=list)
+    # Every diagnosis on the claim, for exclusions ("not associated with pregnancy") when the engine
+    # evaluates one diagnosis at a time.
+    context: list[IcdStatus] = field(default_factory=list)
 
 
 @dataclass
@@ -160,6 +170,13 @@ def _query_conditions(ds: Dataset, q: NormalizedQuery) -> set[str] | None:
     return None
 
 
+def _context_conditions(ds: Dataset, q: NormalizedQuery, conds: set[str] | None) -> set[str]:
+    names = set(conds or set())
+    for dx in q.context or q.diagnoses:
+        names.update(ds.conditions_of(dx.code))
+    return names
+
+
 def _provision_matches(
     ds: Dataset, prov: Provision, q: NormalizedQuery, conds: set[str] | None
 ) -> tuple[bool, int, str]:
@@ -173,7 +190,7 @@ def _provision_matches(
             prov.age.max is not None and q.age > prov.age.max
         ):
             return False, 0, f"provision '{prov.id}' is for ages {prov.age.min or 0}-{prov.age.max or 'any'}"
-    excluded = (conds or set()) & set(prov.excluding)
+    excluded = _context_conditions(ds, q, conds) & set(prov.excluding)
     if excluded:
         labels = ", ".join(ds.conditions[c].label for c in sorted(excluded))
         return False, 0, f"provision '{prov.id}' does not apply with {labels}"
@@ -193,7 +210,7 @@ def _evaluate_rule(
     layer = rule.layer
     if q.procedure not in rule.scope.procedures:
         trace.append(
-            TraceEntry(
+            TraceEntry.model_construct(
                 rule=loaded.id,
                 layer=layer,
                 decision="skipped",
@@ -205,7 +222,7 @@ def _evaluate_rule(
     if version is None:
         first = rule.versions[0].effective.isoformat()
         trace.append(
-            TraceEntry(
+            TraceEntry.model_construct(
                 rule=loaded.id,
                 layer=layer,
                 decision="skipped",
@@ -215,7 +232,7 @@ def _evaluate_rule(
         return None
     if version.retired:
         trace.append(
-            TraceEntry(
+            TraceEntry.model_construct(
                 rule=loaded.id,
                 layer=layer,
                 decision="skipped",
@@ -229,9 +246,9 @@ def _evaluate_rule(
         if not ok:
             misses.append(why)
             continue
-        return _apply_provision(ds, loaded, version, prov, q, spec)
+        return _apply_provision(loaded, version, prov, q, spec)
     trace.append(
-        TraceEntry(
+        TraceEntry.model_construct(
             rule=loaded.id,
             layer=layer,
             decision="skipped",
@@ -243,27 +260,36 @@ def _evaluate_rule(
 
 
 def _apply_provision(
-    ds: Dataset, loaded: LoadedRule, version: Version, prov: Provision, q: NormalizedQuery, spec: int
+    loaded: LoadedRule, version: Version, prov: Provision, q: NormalizedQuery, spec: int
 ) -> RuleResult:
     outcome: str = prov.outcome
     reason = prov.summary
-    reqs = [RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id) for r in prov.requirements]
+    reqs = [
+        RequirementOut.model_construct(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
+        for r in prov.requirements
+    ]
     if prov.providers is not None and outcome in {"covered", "conditional"}:
-        allowed = {p.type: p for p in prov.providers}
-        if q.provider not in allowed:
+        listed: dict[str, ProviderRule] = {p.type: p for p in prov.providers}
+        allowed = [t for t, p in listed.items() if p.may_bill]
+        entry = listed.get(q.provider)
+        if entry is None or not entry.may_bill:
             outcome = "not_covered"
-            reason = (
-                f"{q.provider.replace('_', ' ')} is not among the providers who may furnish and bill "
-                f"under this rule ({', '.join(t.replace('_', ' ') for t in allowed)}). {prov.summary}"
+            why = (
+                entry.note
+                if entry is not None and entry.note
+                else (
+                    f"{q.provider.replace('_', ' ')} is not among the providers who may bill under this rule"
+                )
             )
+            reason = f"{why} (may bill: {', '.join(t.replace('_', ' ') for t in allowed)})."
         else:
             reqs += [
-                RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
-                for r in allowed[q.provider].requirements
+                RequirementOut.model_construct(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
+                for r in entry.requirements
             ]
     limits: list[LimitOut] = []
     for lim in prov.limits:
-        out = LimitOut(
+        out = LimitOut.model_construct(
             visits=lim.visits,
             per=PERIOD_LABELS[lim.per],
             extra_visits_with_improvement=lim.extra_visits_with_improvement,
@@ -286,7 +312,7 @@ def _apply_provision(
                         f"up to {extra} more are covered only with documented improvement. {reason}"
                     )
                     reqs.append(
-                        RequirementOut(
+                        RequirementOut.model_construct(
                             kind="documented_improvement",
                             text=f"document improvement to continue past visit {lim.visits}",
                             source=loaded.id,
@@ -294,10 +320,10 @@ def _apply_provision(
                     )
                 else:
                     outcome = "not_covered"
-                    allowed = f"{lim.visits} {PERIOD_LABELS[lim.per]}" + (
+                    cap = f"{lim.visits} {PERIOD_LABELS[lim.per]}" + (
                         f" plus {extra} with documented improvement" if extra else ""
                     )
-                    reason = f"visit limit exhausted: {q.visits_used} visits used; the limit is {allowed}. {prov.summary}"
+                    reason = f"visit limit exhausted: {q.visits_used} visits used; the limit is {cap}. {prov.summary}"
         limits.append(out)
     if prov.unknown is not None and outcome == "unknown":
         reason = f"{reason} Not established: {prov.unknown.missing}"
@@ -305,7 +331,7 @@ def _apply_provision(
 
 
 def _applied(r: RuleResult) -> AppliedRule:
-    return AppliedRule(
+    return AppliedRule.model_construct(
         id=r.loaded.id,
         title=r.loaded.rule.title,
         layer=r.loaded.rule.layer,
@@ -314,7 +340,10 @@ def _applied(r: RuleResult) -> AppliedRule:
         provision=r.provision.id,
         outcome=r.outcome,  # type: ignore[arg-type]
         reason=r.reason,
-        citations=[CitationOut(**c.model_dump()) for c in r.version.citations],
+        citations=[
+            CitationOut.model_construct(url=c.url, title=c.title, section=c.section, retrieved=c.retrieved)
+            for c in r.version.citations
+        ],
         last_verified=r.version.last_verified,
     )
 
@@ -326,9 +355,9 @@ def _layer_winner(results: list[RuleResult], trace: list[TraceEntry]) -> list[Ru
     strictest = max(STRICTNESS[r.outcome] for r in top)
     winners = [r for r in top if STRICTNESS[r.outcome] == strictest]
     for r in results:
-        if r not in winners:
+        if r not in winners and not any(t.rule == r.loaded.id and t.decision == "outranked" for t in trace):
             trace.append(
-                TraceEntry(
+                TraceEntry.model_construct(
                     rule=r.loaded.id,
                     layer=r.loaded.rule.layer,
                     decision="outranked",
@@ -349,9 +378,9 @@ class AspectOutcome:
 def _aspect(
     aspect: str,
     plan: tuple[LayerSpec, ...],
-    winners: dict[str, list[RuleResult]],
+    by_layer: dict[str, list[RuleResult]],
     q: NormalizedQuery,
-    ds: Dataset,
+    trace: list[TraceEntry],
 ) -> AspectOutcome:
     def speaks(layer: str) -> bool:
         if aspect == "benefit":
@@ -359,10 +388,12 @@ def _aspect(
         return layer not in BENEFIT_LAYERS
 
     specs = [s for s in plan if speaks(s.layer)]
-    # A rule speaks to this aspect only if its own aspect says so.
-    winners = {
-        layer: [r for r in results if r.loaded.rule.aspect in (aspect, "both")] for layer, results in winners.items()
-    }
+    # A rule speaks to this aspect only if its own aspect says so; then the most specific wins per layer.
+    winners: dict[str, list[RuleResult]] = {}
+    for layer, results in by_layer.items():
+        relevant = [r for r in results if r.loaded.rule.aspect in (aspect, "both")]
+        if relevant:
+            winners[layer] = _layer_winner(relevant, trace)
     missing: list[str] = []
     for spec in specs:
         if spec.mode == "decide" and winners.get(spec.layer):
@@ -407,7 +438,11 @@ def _aspect(
         if s.needs and getattr(q, s.needs or "") is None:
             missing.append(s.needs or "")
             continue
-        where = f" for {q.state}" if s.needs == "state" else (f" for payer {q.payer}" if s.needs == "payer" else "")
+        where = (
+            f" for {q.state}"
+            if s.needs == "state"
+            else (f" for payer {q.payer}" if s.needs == "payer" else "")
+        )
         gaps.append(f"{LAYER_LABELS[s.layer]}{where}")
     missing.extend(f"no researched rule: {g}" for g in gaps)
     label = COVERAGE_LABELS[q.coverage]
@@ -425,6 +460,8 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     conds = _query_conditions(ds, q)
     if conds is None:
         return _overview(ds, q, today)
+    if len(q.diagnoses) > 1 and not q.condition:
+        return _per_diagnosis(ds, q, today)
     plan = LAYER_PLANS[q.coverage]
     layers_in_plan = {s.layer for s in plan}
     trace: list[TraceEntry] = []
@@ -440,19 +477,21 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
         layer = loaded.rule.layer
         if layer not in layers_in_plan:
             reason = NOT_APPLICABLE.get(
-                (q.coverage, layer), f"the {LAYER_LABELS[layer]} layer does not govern {COVERAGE_LABELS[q.coverage]}"
+                (q.coverage, layer),
+                f"the {LAYER_LABELS[layer]} layer does not govern {COVERAGE_LABELS[q.coverage]}",
             )
-            trace.append(TraceEntry(rule=loaded.id, layer=layer, decision="skipped", reason=reason))
+            trace.append(
+                TraceEntry.model_construct(rule=loaded.id, layer=layer, decision="skipped", reason=reason)
+            )
             continue
         result = _evaluate_rule(ds, loaded, q, conds, trace)
         if result is not None:
             by_layer.setdefault(layer, []).append(result)
-    winners = {layer: _layer_winner(results, trace) for layer, results in by_layer.items()}
     if q.coverage == "self_funded":
         warnings.append(_COMMERCIAL_NOT_FOR_SELF_FUNDED)
 
-    benefit = _aspect("benefit", plan, winners, q, ds)
-    necessity = _aspect("medical_necessity", plan, winners, q, ds)
+    benefit = _aspect("benefit", plan, by_layer, q, trace)
+    necessity = _aspect("medical_necessity", plan, by_layer, q, trace)
     status = max((benefit.status, necessity.status), key=lambda s: STRICTNESS[s])
 
     used: list[RuleResult] = []
@@ -461,15 +500,20 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
             used.append(r)
     for r in used:
         trace.append(
-            TraceEntry(rule=r.loaded.id, layer=r.loaded.rule.layer, decision="applied", reason=f"{r.outcome}: {r.reason}")
+            TraceEntry.model_construct(
+                rule=r.loaded.id,
+                layer=r.loaded.rule.layer,
+                decision="applied",
+                reason=f"{r.outcome}: {r.reason}",
+            )
         )
-    for layer, results in winners.items():
+    for results in by_layer.values():
         for r in results:
-            if r not in used:
+            if r not in used and not any(t.rule == r.loaded.id and t.decision == "outranked" for t in trace):
                 trace.append(
-                    TraceEntry(
+                    TraceEntry.model_construct(
                         rule=r.loaded.id,
-                        layer=layer,
+                        layer=r.loaded.rule.layer,
                         decision="outranked",
                         reason=f"another layer decides this coverage type ({r.outcome})",
                     )
@@ -487,12 +531,12 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     return {
         "status": status,
         "summary": summary,
-        "benefit": AspectResult(
+        "benefit": AspectResult.model_construct(
             status=benefit.status,  # type: ignore[arg-type]
             summary=benefit.summary,
             decided_by=[r.loaded.id for r in benefit.results],
         ),
-        "medical_necessity": AspectResult(
+        "medical_necessity": AspectResult.model_construct(
             status=necessity.status,  # type: ignore[arg-type]
             summary=necessity.summary,
             decided_by=[r.loaded.id for r in necessity.results],
@@ -529,7 +573,12 @@ STATUS_WORDS = {
 
 
 def _summary(
-    status: str, q: NormalizedQuery, benefit: AspectOutcome, necessity: AspectOutcome, ds: Dataset, conds: set[str]
+    status: str,
+    q: NormalizedQuery,
+    benefit: AspectOutcome,
+    necessity: AspectOutcome,
+    ds: Dataset,
+    conds: set[str],
 ) -> str:
     label = COVERAGE_LABELS[q.coverage]
     what = f"{PROCEDURES[q.procedure].split(',')[0]} ({q.procedure})"
@@ -544,10 +593,10 @@ def _summary(
 
 def _freshness(used: list[RuleResult], today: date) -> Freshness:
     if not used:
-        return Freshness(oldest_verified=None, age_days=None, stale=False)
+        return Freshness.model_construct(oldest_verified=None, age_days=None, stale=False)
     oldest = min(r.version.last_verified for r in used)
     age = (today - oldest).days
-    return Freshness(oldest_verified=oldest, age_days=age, stale=age > STALE_AFTER_DAYS)
+    return Freshness.model_construct(oldest_verified=oldest, age_days=age, stale=age > STALE_AFTER_DAYS)
 
 
 def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
@@ -582,16 +631,31 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
         benefit = fields["benefit"]
         necessity = fields["medical_necessity"]
         assert isinstance(benefit, AspectResult) and isinstance(necessity, AspectResult)
-        reason = necessity.summary if STRICTNESS[necessity.status] >= STRICTNESS[benefit.status] else benefit.summary
+        reason = (
+            necessity.summary
+            if STRICTNESS[necessity.status] >= STRICTNESS[benefit.status]
+            else benefit.summary
+        )
         indications.append(
-            IndicationOut(condition=name, label=label, status=fields["status"], summary=reason, source=source)  # type: ignore[arg-type]
+            IndicationOut.model_construct(
+                condition=name,
+                label=label,
+                status=cast(Status, fields["status"]),
+                summary=reason,
+                source=source,
+            )
         )
         for a in applied:
             rules_applied.setdefault(a.id, a)
             freshness_used.append(a.last_verified)
         t = fields["trace"]
         assert isinstance(t, list)
-        trace.extend(TraceEntry(rule=e.rule, layer=e.layer, decision=e.decision, reason=f"[{label}] {e.reason}") for e in t)
+        trace.extend(
+            TraceEntry.model_construct(
+                rule=e.rule, layer=e.layer, decision=e.decision, reason=f"[{label}] {e.reason}"
+            )
+            for e in t
+        )
         m = fields["missing"]
         assert isinstance(m, list)
         missing.extend(x for x in m if x not in missing)
@@ -613,19 +677,23 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
         if unknown:
             parts.append("not established for " + "; ".join(unknown))
         parts.append("not covered otherwise" if any(i.status == "not_covered" for i in indications) else "")
-        summary = f"Depends on the indication: {label} on {q.service_date.isoformat()} — " + ", ".join(p for p in parts if p) + "."
+        summary = (
+            f"Depends on the indication: {label} on {q.service_date.isoformat()} — "
+            + ", ".join(p for p in parts if p)
+            + "."
+        )
     oldest = min(freshness_used) if freshness_used else None
     return {
         "status": status,
         "summary": summary,
-        "benefit": AspectResult(status=status, summary="see indications"),  # type: ignore[arg-type]
-        "medical_necessity": AspectResult(status=status, summary="see indications"),  # type: ignore[arg-type]
+        "benefit": AspectResult.model_construct(status=status, summary="see indications"),
+        "medical_necessity": AspectResult.model_construct(status=status, summary="see indications"),
         "requirements": [],
         "limits": [],
         "indications": indications,
         "rules_applied": list(rules_applied.values()),
         "trace": trace,
-        "freshness": Freshness(
+        "freshness": Freshness.model_construct(
             oldest_verified=oldest,
             age_days=(today - oldest).days if oldest else None,
             stale=bool(oldest and (today - oldest).days > STALE_AFTER_DAYS),
@@ -633,3 +701,31 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
         "missing": missing,
         "warnings": warnings,
     }
+
+
+def _per_diagnosis(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
+    """Several diagnoses: a claim is supported if any one of them is (exclusions still see them all)."""
+    answers = []
+    for dx in q.diagnoses:
+        sub = NormalizedQuery(**{**q.__dict__, "diagnoses": [dx], "context": list(q.diagnoses)})
+        answers.append((dx, evaluate(ds, sub, today)))
+    best_dx, best = max(answers, key=lambda a: (GENEROSITY[str(a[1]["status"])], -answers.index(a)))
+    trace = best["trace"]
+    assert isinstance(trace, list)
+    for dx, fields in answers:
+        trace.insert(
+            0,
+            TraceEntry.model_construct(
+                rule="(diagnosis)",
+                layer="-",
+                decision="applied" if dx is best_dx else "outranked",
+                reason=f"{dx.display}: {fields['status']}"
+                + (" — the most favourable diagnosis decides the answer" if dx is best_dx else ""),
+            ),
+        )
+    summary = str(best["summary"])
+    codes = ", ".join(d.display for d in q.diagnoses)
+    best["summary"] = summary.replace(
+        f"for {best_dx.display} ", f"for {codes}, decided on {best_dx.display} ", 1
+    )
+    return best

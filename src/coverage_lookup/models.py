@@ -17,6 +17,7 @@ Data-file models mirror the YAML a curator edits:
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -79,9 +80,18 @@ class VisitLimit(Strict):
 
 
 class ProviderRule(Strict):
+    """A provider type the rule speaks about. ``may_bill: false`` records an explicit exclusion with its reason."""
+
     type: ProviderType
+    may_bill: bool = True
     requirements: list[Requirement] = Field(default_factory=list)
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _exclusion_has_note(self) -> ProviderRule:
+        if not self.may_bill and not self.note:
+            raise ValueError("a provider with 'may_bill: false' needs a 'note' saying why")
+        return self
 
 
 class AgeRange(Strict):
@@ -159,7 +169,7 @@ class Rule(Strict):
     @model_validator(mode="after")
     def _versions_ordered(self) -> Rule:
         dates = [v.effective for v in self.versions]
-        for earlier, later in zip(dates, dates[1:], strict=False):
+        for earlier, later in pairwise(dates):
             if later <= earlier:
                 raise ValueError(
                     f"versions must be in increasing 'effective' order without repeats "
@@ -232,7 +242,7 @@ class CodeHistoryFile(Strict):
 class Query(BaseModel):
     """A coverage question. Strings are normalised and validated by :func:`coverage_lookup.check`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     coverage: str
     state: str | None = None
@@ -247,27 +257,35 @@ class Query(BaseModel):
     age: int | None = None
 
 
-class CitationOut(BaseModel):
+class Out(BaseModel):
+    """Answer models. The engine builds them from validated data with ``model_construct``; their
+    schemas are built only when something validates or serialises them (e.g. ``--json``), which keeps
+    a cold check fast."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class CitationOut(Out):
     url: str
     title: str
     section: str
     retrieved: date
 
 
-class AspectResult(BaseModel):
+class AspectResult(Out):
     status: Status
     summary: str
     decided_by: list[str] = Field(default_factory=list)  # rule ids
 
 
-class RequirementOut(BaseModel):
+class RequirementOut(Out):
     kind: str
     text: str
     weeks: int | None = None
     source: str  # rule id
 
 
-class LimitOut(BaseModel):
+class LimitOut(Out):
     visits: int
     per: str
     extra_visits_with_improvement: int | None = None
@@ -278,7 +296,7 @@ class LimitOut(BaseModel):
     source: str
 
 
-class DiagnosisOut(BaseModel):
+class DiagnosisOut(Out):
     code: str
     description: str | None
     billable_on_date: bool
@@ -286,7 +304,7 @@ class DiagnosisOut(BaseModel):
     conditions: list[str]
 
 
-class IndicationOut(BaseModel):
+class IndicationOut(Out):
     condition: str | None  # None: any other indication
     label: str
     status: Status
@@ -294,7 +312,7 @@ class IndicationOut(BaseModel):
     source: str
 
 
-class AppliedRule(BaseModel):
+class AppliedRule(Out):
     id: str
     title: str
     layer: str
@@ -307,21 +325,21 @@ class AppliedRule(BaseModel):
     last_verified: date
 
 
-class TraceEntry(BaseModel):
+class TraceEntry(Out):
     rule: str
     layer: str
     decision: Literal["applied", "skipped", "outranked"]
     reason: str
 
 
-class Freshness(BaseModel):
+class Freshness(Out):
     oldest_verified: date | None
     age_days: int | None
     stale: bool
     stale_after_days: int = 365
 
 
-class Determination(BaseModel):
+class Determination(Out):
     status: Status
     summary: str
     coverage: str

@@ -26,7 +26,11 @@ def card(d: Determination) -> str:
         f"billed by {d.provider.replace('_', ' ')}"
     )
     for dx in d.diagnoses:
-        note = "" if dx.validity_certain else " [validity on this date checked against the current code set only]"
+        note = (
+            ""
+            if dx.validity_certain
+            else " [validity on this date checked against the current code set only]"
+        )
         sets = f" → {', '.join(dx.conditions)}" if dx.conditions else " → in no named condition set"
         lines.append(f"  diagnosis {dx.code} {dx.description or ''}{sets}{note}")
     if d.condition:
@@ -41,7 +45,9 @@ def card(d: Determination) -> str:
     else:
         lines.append("")
         lines.append(f"Benefit:            {MARKS[d.benefit.status]} — {d.benefit.summary}")
-        lines.append(f"Medical necessity:  {MARKS[d.medical_necessity.status]} — {d.medical_necessity.summary}")
+        lines.append(
+            f"Medical necessity:  {MARKS[d.medical_necessity.status]} — {d.medical_necessity.summary}"
+        )
     if d.requirements:
         lines.append("")
         lines.append("Requirements:")
@@ -76,14 +82,18 @@ def card(d: Determination) -> str:
     for rule in d.rules_applied:
         lines.append(f"  {rule.id} — {rule.title} (version of {rule.version_effective.isoformat()})")
         for c in rule.citations:
-            lines.append(_wrap(f"· {c.title}, {c.section} <{c.url}> (retrieved {c.retrieved.isoformat()})", "    "))
+            lines.append(
+                _wrap(f"· {c.title}, {c.section} <{c.url}> (retrieved {c.retrieved.isoformat()})", "    ")
+            )
     if not d.rules_applied:
         lines.append("  none — no researched rule applies")
     f = d.freshness
     if f.oldest_verified:
         stale = " — STALE, re-verify before relying on it" if f.stale else ""
         lines.append(f"Last verified: {f.oldest_verified.isoformat()} ({f.age_days} days ago){stale}")
-    lines.append("This is information about published rules, not a guarantee of payment; confirm with the payer.")
+    lines.append(
+        "This is information about published rules, not a guarantee of payment; confirm with the payer."
+    )
     return "\n".join(lines)
 
 

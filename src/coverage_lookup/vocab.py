@@ -113,7 +113,9 @@ ACUPUNCTURE_CODES: tuple[str, ...] = ("97810", "97811", "97813", "97814")
 DRY_NEEDLING_CODES: tuple[str, ...] = ("20560", "20561")
 INJECTION_CODES: tuple[str, ...] = ("20550", "20551", "20552", "20553")
 
-Period = Literal["90_days", "calendar_year", "rolling_12_months", "month", "week", "benefit_period", "episode"]
+Period = Literal[
+    "90_days", "calendar_year", "rolling_12_months", "month", "week", "benefit_period", "episode"
+]
 PERIOD_LABELS: dict[str, str] = {
     "90_days": "per 90 days",
     "calendar_year": "per calendar year",

@@ -140,7 +140,10 @@ class Icd10Index:
                 candidates.extend(self.billable_descendants(parent, limit))
                 break
         # Common slips: letter O for zero, I for one, a transposed pair.
-        variants = {code.replace("O", "0", 1) if code[0] != "O" else code, code[0] + code[1:].replace("I", "1")}
+        variants = {
+            code.replace("O", "0", 1) if code[0] != "O" else code,
+            code[0] + code[1:].replace("I", "1"),
+        }
         for i in range(1, len(code) - 1):
             variants.add(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
         for v in sorted(variants - {code}):

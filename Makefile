@@ -1,0 +1,49 @@
+# make help — the targets. Each sets up .venv from the repository's own files when needed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint docs bench indexes schema ci clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the package with dev tools
+
+demo: $(STAMP)  ## a real check: Medicare, chronic low back pain, physician, March 2024
+	$(BIN)/coverage-lookup check --coverage medicare --condition "chronic low back pain" \
+		--dx M54.50 --cpt 97810 --provider physician --date 2024-03-01
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
+docs: $(STAMP)  ## build the documentation site (strict)
+	$(BIN)/python scripts/gen_docs.py --check
+	$(BIN)/mkdocs build --strict -q -d site
+
+bench: $(STAMP)  ## cold-start benchmark (ratio against `python -c "import pydantic"`)
+	$(BIN)/python bench/cold_start.py
+
+indexes: $(STAMP)  ## regenerate the compact ICD-10-CM and state indexes
+	$(BIN)/python scripts/build_indexes.py
+
+schema: $(STAMP)  ## regenerate the JSON Schema for data files
+	$(BIN)/coverage-lookup schema > schema/rule-file.schema.json
+
+ci: lint docs test  ## what CI runs
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

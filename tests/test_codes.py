@@ -1,0 +1,108 @@
+"""ICD-10-CM lookups, validity by date, suggestions; procedure codes."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from tests.conftest import DATA, TODAY
+
+from coverage_lookup.codes import normalize_icd, normalize_procedure, shared_index
+from coverage_lookup.codes.icd10cm import INDEX_PATH, dotted
+from coverage_lookup.dataset import load_dataset
+from coverage_lookup.errors import InputError
+
+HISTORY = load_dataset(DATA, today=TODAY, use_cache=False).code_history
+
+
+def test_lookup_billable_and_category() -> None:
+    idx = shared_index()
+    assert idx.lookup("M5450") == (True, "Low back pain, unspecified")
+    billable, _ = idx.lookup("M545") or (None, None)
+    assert billable is False
+    assert idx.lookup("M5499X") is None
+
+
+def test_binary_search_agrees_with_a_linear_scan() -> None:
+    lines = INDEX_PATH.read_text(encoding="utf-8").splitlines()
+    table = {ln.split("\t")[0]: ln.split("\t")[1] == "B" for ln in lines}
+    rng = random.Random(7)
+    idx = shared_index()
+    for code in [*rng.sample(sorted(table), 300), lines[0].split("\t")[0], lines[-1].split("\t")[0]]:
+        hit = idx.lookup(code)
+        assert hit is not None and hit[0] == table[code]
+    for bogus in ["A0", "ZZZ99", "M54500", "A000X", "Z999"]:
+        assert (idx.lookup(bogus) is not None) == (bogus in table)
+
+
+@pytest.mark.parametrize(
+    ("code", "on", "billable"),
+    [
+        ("M545", date(2019, 6, 1), True),
+        ("M545", date(2021, 9, 30), True),
+        ("M545", date(2021, 10, 1), False),
+        ("M545", date(2023, 6, 1), False),
+        ("M5450", date(2021, 10, 1), True),
+        ("R51", date(2020, 9, 30), True),
+        ("R51", date(2020, 10, 1), False),
+        ("R519", date(2020, 10, 1), True),
+    ],
+)
+def test_validity_on_date(code: str, on: date, billable: bool) -> None:
+    status = shared_index().status_on(code, on, HISTORY)
+    assert status.billable is billable
+    assert status.certain
+
+
+def test_code_added_later_does_not_exist_before() -> None:
+    status = shared_index().status_on("M5450", date(2020, 1, 20), HISTORY)
+    assert not status.exists and status.added_on == date(2021, 10, 1)
+
+
+def test_untracked_code_before_release_is_flagged_uncertain() -> None:
+    status = shared_index().status_on("M797", date(2019, 1, 1), HISTORY)
+    assert status.billable and not status.certain
+
+
+def test_dates_after_the_next_release_are_flagged() -> None:
+    status = shared_index().status_on("M797", date(2026, 11, 1), HISTORY)
+    assert not status.certain
+    assert any("not in it" in n for n in status.notes)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("m54.50", "M5450"), (" M5450 ", "M5450"), ("G43.909", "G43909"), ("t45.1x5a", "T451X5A")],
+)
+def test_normalize_icd(raw: str, expected: str) -> None:
+    assert normalize_icd(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "54.50", "M", "M5", "M54.50000", "U07.1", "M54..5", "123"])
+def test_normalize_icd_rejects_shapes(raw: str) -> None:
+    with pytest.raises(InputError) as err:
+        normalize_icd(raw)
+    assert err.value.field == "diagnosis"
+
+
+def test_suggestions_for_category_and_typos() -> None:
+    idx = shared_index()
+    assert idx.suggestions("M545") == ["M54.50", "M54.51", "M54.59"]
+    assert "M54.50" in idx.suggestions("M5405")  # transposition of M54.50
+    assert idx.suggestions("M5449") == ["M54.40", "M54.41", "M54.42"]
+
+
+def test_dotted() -> None:
+    assert dotted("M5450") == "M54.50"
+    assert dotted("R51") == "R51"
+
+
+def test_procedures() -> None:
+    assert normalize_procedure(" 97810 ") == "97810"
+    with pytest.raises(InputError):
+        normalize_procedure("97812")
+    with pytest.raises(InputError) as err:
+        normalize_procedure("20560", date(2019, 12, 31))
+    assert "2020-01-01" in str(err.value)
+    assert normalize_procedure("20560", date(2020, 1, 1)) == "20560"
