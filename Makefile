@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)  ## create .venv and install the package with dev tools
 
 demo: $(STAMP)  ## a real check: Medicare, chronic low back pain, physician, March 2024
-	$(BIN)/coverage-lookup check --coverage medicare --condition "chronic low back pain" \
-		--dx M54.50 --cpt 97810 --provider physician --date 2024-03-01
+	$(BIN)/coverage-lookup check --coverage medicare --dx M54.50 --cpt 97810 \
+		--provider physician --date 2024-03-01
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -230,3 +230,13 @@ def test_corrupt_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_today_is_injectable() -> None:
     with pytest.raises(DataError):
         load_dataset(DATA, today=date(2026, 1, 1), use_cache=False)  # data verified after that "today"
+
+
+def test_generated_rules_doc_is_current() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
