@@ -23,7 +23,9 @@ def render() -> str:
     ]
     for rid, lr in sorted(ds.rules.items()):
         rule = lr.rule
-        versions = ", ".join(v.effective.isoformat() + (" (retired)" if v.retired else "") for v in rule.versions)
+        versions = ", ".join(
+            v.effective.isoformat() + (" (retired)" if v.retired else "") for v in rule.versions
+        )
         outcomes = ", ".join(sorted({p.outcome for v in rule.versions for p in v.provisions}))
         verified = max(v.last_verified for v in rule.versions).isoformat()
         out.append(

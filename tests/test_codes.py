@@ -6,12 +6,12 @@ import random
 from datetime import date
 
 import pytest
-from tests.conftest import DATA, TODAY
 
 from coverage_lookup.codes import normalize_icd, normalize_procedure, shared_index
 from coverage_lookup.codes.icd10cm import INDEX_PATH, dotted
 from coverage_lookup.dataset import load_dataset
 from coverage_lookup.errors import InputError
+from tests.conftest import DATA, TODAY
 
 HISTORY = load_dataset(DATA, today=TODAY, use_cache=False).code_history
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import DATA, ROOT, TODAY
 
 from coverage_lookup.dataset import data_files, load_dataset, read_yaml
 from coverage_lookup.errors import DataError
 from coverage_lookup.models import RuleFile, model_json_schema_for_data
+from tests.conftest import DATA, ROOT, TODAY
 
 DATASET = load_dataset(DATA, today=TODAY, use_cache=False)
 

@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from tests.conftest import TODAY
 
 from coverage_lookup import Determination, InputError, Query, check
+from tests.conftest import TODAY
 
 
 def ask(**kw: Any) -> Determination:

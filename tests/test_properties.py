@@ -7,13 +7,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import TODAY
 
 from coverage_lookup import check
 from coverage_lookup.api import parse_date
 from coverage_lookup.codes import normalize_icd
 from coverage_lookup.errors import InputError
 from coverage_lookup.vocab import COVERAGE_TYPES, PROCEDURES, PROVIDER_TYPES, STATUSES
+from tests.conftest import TODAY
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import date
 from pathlib import Path
@@ -47,6 +46,8 @@ def parse_date(value: date | str | None, field: str = "service_date", today: dat
 def normalize_coverage(value: str) -> str:
     key = value.strip().lower().replace("-", "_").replace(" ", "_")
     if key not in COVERAGE_TYPES:
+        import difflib
+
         close = difflib.get_close_matches(key, COVERAGE_TYPES, n=1)
         raise InputError(
             "coverage", value, one_of(COVERAGE_TYPES), f"did you mean {close[0]}?" if close else None
@@ -66,6 +67,8 @@ def normalize_condition(ds: Dataset, value: str) -> str:
     key = value.strip().lower().replace("-", " ")
     name = ds.condition_aliases.get(key) or ds.condition_aliases.get(key.replace(" ", "_"))
     if name is None:
+        import difflib
+
         close = difflib.get_close_matches(key, list(ds.condition_aliases), n=1)
         raise InputError(
             "condition",
@@ -88,6 +91,8 @@ def normalize_payer(ds: Dataset, value: str) -> tuple[str, bool]:
                 table[alias.lower()] = f.payer.id
     if key in table:
         return table[key], True
+    import difflib
+
     close = difflib.get_close_matches(key, list(table), n=1, cutoff=0.8)
     if close:
         raise InputError(

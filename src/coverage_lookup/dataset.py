@@ -12,10 +12,9 @@ files are loaded directly.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
-import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -309,17 +308,18 @@ def _load_uncached(data_dir: Path, today: date) -> Dataset:
 def _fingerprint(data_dir: Path, today: date) -> str:
     from . import __version__
 
-    h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{data_dir}|{today.isoformat()}".encode())
+    # The fingerprint is kept as plain text (no hashing library on the cold path).
+    parts = [f"{CACHE_FORMAT}|{__version__}|{data_dir}|{today.isoformat()}"]
     index_stat = shared_index().path.stat()
-    h.update(f"index|{index_stat.st_size}|{index_stat.st_mtime_ns}".encode())
+    parts.append(f"index|{index_stat.st_size}|{index_stat.st_mtime_ns}")
     for path in data_files(data_dir):
         st = path.stat()
-        h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()
+        parts.append(f"{path}|{st.st_size}|{st.st_mtime_ns}")
+    return "\n".join(parts)
 
 
 def _cache_path(data_dir: Path) -> Path:
-    return cache_dir() / f"dataset-{hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]}.pickle"
+    return cache_dir() / f"dataset-{zlib.crc32(str(data_dir).encode()):08x}.pickle"
 
 
 def _read_cache(data_dir: Path, today: date) -> Dataset | None:
@@ -335,6 +335,8 @@ def _read_cache(data_dir: Path, today: date) -> Dataset | None:
 
 
 def _write_cache(data_dir: Path, today: date, dataset: Dataset) -> None:
+    import tempfile
+
     path = _cache_path(data_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
