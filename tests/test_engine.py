@@ -238,6 +238,14 @@ class TestOtherPrograms:
         assert later.status == "unknown"
         assert ask(coverage="fehb", diagnosis="M54.50", service_date="2024-03-01").status == "conditional"
 
+    def test_overview_ignores_rules_of_other_plans(self) -> None:
+        # Without --plan-id the FEP Blue Focus brochure must not shape the overview.
+        d = ask(coverage="fehb", service_date="2024-03-01")
+        assert d.status == "conditional"
+        assert all(r.id != "fehb.fep_blue_focus" for r in d.rules_applied)
+        d = ask(coverage="fehb", plan_id="fep_blue_focus", service_date="2024-03-01")
+        assert d.status == "covered"
+
 
 class TestAnswerShape:
     def test_query_model_accepted(self) -> None:

@@ -146,6 +146,15 @@ class RuleResult:
     limits: list[LimitOut]
 
 
+def _in_scope(loaded: LoadedRule, q: NormalizedQuery) -> bool:
+    """A rule bound to a state, payer or plan applies only to queries naming that state, payer or plan."""
+    return (
+        loaded.state in (None, q.state)
+        and loaded.payer in (None, q.payer)
+        and loaded.rule.scope.plan_id in (None, q.plan_id)
+    )
+
+
 def _scope_rank(loaded: LoadedRule) -> int:
     if loaded.rule.scope.plan_id:
         return 3
@@ -468,11 +477,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     by_layer: dict[str, list[RuleResult]] = {}
     warnings = list(q.warnings)
     for loaded in ds.rules_for(q.coverage):
-        if loaded.state is not None and loaded.state != q.state:
-            continue
-        if loaded.payer is not None and loaded.payer != q.payer:
-            continue
-        if loaded.rule.scope.plan_id is not None and loaded.rule.scope.plan_id != q.plan_id:
+        if not _in_scope(loaded, q):
             continue
         layer = loaded.rule.layer
         if layer not in layers_in_plan:
@@ -603,7 +608,7 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
     """No indication given: evaluate every indication the applicable rules name, plus 'any other'."""
     names: list[str] = []
     for loaded in ds.rules_for(q.coverage):
-        if (loaded.state not in (None, q.state)) or (loaded.payer not in (None, q.payer)):
+        if not _in_scope(loaded, q):
             continue
         version = loaded.rule.version_on(q.service_date)
         if version is None or version.retired:
