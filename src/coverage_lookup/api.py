@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from . import records
 from .codes.icd10cm import ICD10_START, IcdStatus, dotted, normalize_icd, shared_index
 from .codes.procedures import normalize_procedure
 from .dataset import Dataset, load_dataset
 from .engine import NormalizedQuery, evaluate
 from .errors import InputError, one_of
-from .models import Determination, DiagnosisOut, Query
 from .states import normalize_state
 from .vocab import COVERAGE_TYPES, PROVIDER_ALIASES, PROVIDER_TYPES
+
+if TYPE_CHECKING:
+    from .models import Determination, Query
 
 _PLAN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _datasets: dict[tuple[Path | None, date], Dataset] = {}
@@ -125,6 +129,8 @@ def check(
     ``coverage`` may also be a :class:`Query`. Raises :class:`InputError` (naming the field, the value
     and what would be valid) for bad input; never returns a guess.
     """
+    from .models import Query
+
     if isinstance(coverage, Query):
         qm = coverage
         return check(
@@ -142,6 +148,50 @@ def check(
             today=today,
             data_dir=data_dir,
         )
+    rec = determine(
+        coverage,
+        state=state,
+        payer=payer,
+        plan_id=plan_id,
+        diagnosis=diagnosis,
+        procedure=procedure,
+        provider=provider,
+        service_date=service_date,
+        visits_used=visits_used,
+        condition=condition,
+        age=age,
+        today=today,
+        data_dir=data_dir,
+    )
+    return to_model(rec)
+
+
+def to_model(rec: records.Determination) -> Determination:
+    """The pydantic :class:`~coverage_lookup.models.Determination` for a plain answer record."""
+    from .models import Determination
+
+    return Determination.model_validate(rec, from_attributes=True)
+
+
+def determine(
+    coverage: str,
+    state: str | None = None,
+    payer: str | None = None,
+    plan_id: str | None = None,
+    diagnosis: str | list[str] | tuple[str, ...] | None = None,
+    procedure: str = "97810",
+    provider: str = "licensed_acupuncturist",
+    service_date: date | str | None = None,
+    visits_used: int | None = None,
+    *,
+    condition: str | None = None,
+    age: int | None = None,
+    today: date | None = None,
+    data_dir: Path | None = None,
+) -> records.Determination:
+    """:func:`check` without pydantic: the same answer as plain :mod:`.records` dataclasses.
+
+    The CLI uses it so that a cold check never imports pydantic's model machinery."""
     today = today or date.today()
     for name, val in (("coverage", coverage), ("procedure", procedure), ("provider", provider)):
         if not isinstance(val, str):
@@ -247,7 +297,7 @@ def check(
         warnings=list(dict.fromkeys(warnings)),
     )
     fields = evaluate(ds, nq, today)
-    return Determination.model_construct(
+    return records.Determination(
         coverage=cov,
         state=st,
         payer=payer_id,
@@ -256,7 +306,7 @@ def check(
         procedure=proc,
         provider=prov,
         diagnoses=[
-            DiagnosisOut.model_construct(
+            records.DiagnosisOut(
                 code=s.display,
                 description=s.description,
                 billable_on_date=s.billable,

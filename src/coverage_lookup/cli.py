@@ -73,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace, explain: bool) -> int:
-    from .api import check
+    from .api import determine, to_model
     from .render import card, trace
 
-    d = check(
+    d = determine(
         coverage=args.coverage,
         state=args.state,
         payer=args.payer,
@@ -90,7 +90,7 @@ def _check(args: argparse.Namespace, explain: bool) -> int:
         age=args.age,
     )
     if args.json:
-        print(d.model_dump_json(indent=2))
+        print(to_model(d).model_dump_json(indent=2))
     else:
         print(trace(d) if explain else card(d))
     return 0

@@ -19,16 +19,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .codes.icd10cm import Icd10Index, dotted, shared_index
 from .errors import DataError
-from .models import CodeChange, CodeHistoryFile, ConditionSet, ConditionsFile, Rule, RuleFile
 from .states import state_codes
 
-CACHE_FORMAT = 1
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from .models import CodeChange, ConditionSet, Rule, RuleFile, Version
+
+CACHE_FORMAT = 2
 CONDITIONS_FILE = "conditions.yaml"
 CODE_HISTORY_FILE = "codes/icd10cm_changes.yaml"
 
@@ -94,6 +96,46 @@ def _validation_problems(path: Path, exc: ValidationError) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 # The dataset
 # ------------------------------------------------------------------------------------------------
+
+
+class Plain:
+    """An attribute-for-attribute copy of a validated pydantic data model, for the cache.
+
+    Unpickling pydantic models would import pydantic's model machinery on every cold check; the cache
+    stores these instead. Only attribute reads are supported — the engine never calls model methods
+    (``tests/test_data.py`` checks that fresh and cached datasets give identical answers).
+    """
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"Plain({inner})"
+
+
+def _plain(obj: Any) -> Any:
+    fields = getattr(type(obj), "model_fields", None)
+    if fields is not None:
+        return Plain(**{name: _plain(getattr(obj, name)) for name in fields})
+    if isinstance(obj, list):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, tuple):
+        return tuple(_plain(x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def version_on(rule: Rule, on: date) -> Version | None:
+    """The version of ``rule`` in effect on ``on`` (a version holds until the next one), or None."""
+    current: Version | None = None
+    for version in rule.versions:
+        if version.effective <= on:
+            current = version
+        else:
+            break
+    return current
 
 
 @dataclass
@@ -178,6 +220,11 @@ def load_dataset(data_dir: Path | None = None, today: date | None = None, use_ca
 
 
 def _load_uncached(data_dir: Path, today: date) -> Dataset:
+    # pydantic is imported only here: a cached load (every check after the first) never needs it.
+    from pydantic import ValidationError
+
+    from .models import CodeHistoryFile, ConditionsFile, RuleFile
+
     if not data_dir.is_dir():
         raise DataError(
             [f"{data_dir}: data directory not found — set COVERAGE_LOOKUP_DATA to the data/ folder"]
@@ -322,6 +369,20 @@ def _cache_path(data_dir: Path) -> Path:
     return cache_dir() / f"dataset-{zlib.crc32(str(data_dir).encode()):08x}.pickle"
 
 
+def _plain_dataset(ds: Dataset) -> Dataset:
+    return Dataset(
+        ds.data_dir,
+        {
+            rid: LoadedRule(lr.id, lr.file, lr.state, lr.payer, _plain(lr.rule))
+            for rid, lr in ds.rules.items()
+        },
+        _plain(ds.conditions),
+        _plain(ds.code_history),
+        _plain(ds.files),
+        dict(ds.condition_aliases),
+    )
+
+
 def _read_cache(data_dir: Path, today: date) -> Dataset | None:
     path = _cache_path(data_dir)
     try:
@@ -341,7 +402,9 @@ def _write_cache(data_dir: Path, today: date, dataset: Dataset) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
-            pickle.dump((_fingerprint(data_dir, today), dataset), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                (_fingerprint(data_dir, today), _plain_dataset(dataset)), fh, protocol=pickle.HIGHEST_PROTOCOL
+            )
             tmp = Path(fh.name)
         tmp.replace(path)  # atomic: readers see the old cache or the new one, never half a file
     except OSError:

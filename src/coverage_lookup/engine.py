@@ -21,23 +21,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from .codes.icd10cm import IcdStatus
-from .dataset import Dataset, LoadedRule
-from .models import (  # outputs are built with model_construct: inputs are already validated
+from .dataset import Dataset, LoadedRule, version_on
+from .records import (
     AppliedRule,
     AspectResult,
     CitationOut,
     Freshness,
     IndicationOut,
     LimitOut,
-    ProviderRule,
-    Provision,
     RequirementOut,
     TraceEntry,
-    Version,
 )
+
+if TYPE_CHECKING:  # on the cached path these are plain attribute records (see dataset.Plain)
+    from .models import ProviderRule, Provision, Version
+
 from .vocab import COVERAGE_LABELS, LAYER_LABELS, PERIOD_LABELS, PROCEDURES, Status
 
 STALE_AFTER_DAYS = 365
@@ -219,7 +220,7 @@ def _evaluate_rule(
     layer = rule.layer
     if q.procedure not in rule.scope.procedures:
         trace.append(
-            TraceEntry.model_construct(
+            TraceEntry(
                 rule=loaded.id,
                 layer=layer,
                 decision="skipped",
@@ -227,11 +228,11 @@ def _evaluate_rule(
             )
         )
         return None
-    version = rule.version_on(q.service_date)
+    version = version_on(rule, q.service_date)
     if version is None:
         first = rule.versions[0].effective.isoformat()
         trace.append(
-            TraceEntry.model_construct(
+            TraceEntry(
                 rule=loaded.id,
                 layer=layer,
                 decision="skipped",
@@ -241,7 +242,7 @@ def _evaluate_rule(
         return None
     if version.retired:
         trace.append(
-            TraceEntry.model_construct(
+            TraceEntry(
                 rule=loaded.id,
                 layer=layer,
                 decision="skipped",
@@ -257,7 +258,7 @@ def _evaluate_rule(
             continue
         return _apply_provision(loaded, version, prov, q, spec)
     trace.append(
-        TraceEntry.model_construct(
+        TraceEntry(
             rule=loaded.id,
             layer=layer,
             decision="skipped",
@@ -274,8 +275,7 @@ def _apply_provision(
     outcome: str = prov.outcome
     reason = prov.summary
     reqs = [
-        RequirementOut.model_construct(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
-        for r in prov.requirements
+        RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id) for r in prov.requirements
     ]
     if prov.providers is not None and outcome in {"covered", "conditional"}:
         listed: dict[str, ProviderRule] = {p.type: p for p in prov.providers}
@@ -293,12 +293,12 @@ def _apply_provision(
             reason = f"{why} (may bill: {', '.join(t.replace('_', ' ') for t in allowed)})."
         else:
             reqs += [
-                RequirementOut.model_construct(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
+                RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
                 for r in entry.requirements
             ]
     limits: list[LimitOut] = []
     for lim in prov.limits:
-        out = LimitOut.model_construct(
+        out = LimitOut(
             visits=lim.visits,
             per=PERIOD_LABELS[lim.per],
             extra_visits_with_improvement=lim.extra_visits_with_improvement,
@@ -321,7 +321,7 @@ def _apply_provision(
                         f"up to {extra} more are covered only with documented improvement. {reason}"
                     )
                     reqs.append(
-                        RequirementOut.model_construct(
+                        RequirementOut(
                             kind="documented_improvement",
                             text=f"document improvement to continue past visit {lim.visits}",
                             source=loaded.id,
@@ -340,7 +340,7 @@ def _apply_provision(
 
 
 def _applied(r: RuleResult) -> AppliedRule:
-    return AppliedRule.model_construct(
+    return AppliedRule(
         id=r.loaded.id,
         title=r.loaded.rule.title,
         layer=r.loaded.rule.layer,
@@ -350,7 +350,7 @@ def _applied(r: RuleResult) -> AppliedRule:
         outcome=r.outcome,  # type: ignore[arg-type]
         reason=r.reason,
         citations=[
-            CitationOut.model_construct(url=c.url, title=c.title, section=c.section, retrieved=c.retrieved)
+            CitationOut(url=c.url, title=c.title, section=c.section, retrieved=c.retrieved)
             for c in r.version.citations
         ],
         last_verified=r.version.last_verified,
@@ -366,7 +366,7 @@ def _layer_winner(results: list[RuleResult], trace: list[TraceEntry]) -> list[Ru
     for r in results:
         if r not in winners and not any(t.rule == r.loaded.id and t.decision == "outranked" for t in trace):
             trace.append(
-                TraceEntry.model_construct(
+                TraceEntry(
                     rule=r.loaded.id,
                     layer=r.loaded.rule.layer,
                     decision="outranked",
@@ -485,9 +485,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
                 (q.coverage, layer),
                 f"the {LAYER_LABELS[layer]} layer does not govern {COVERAGE_LABELS[q.coverage]}",
             )
-            trace.append(
-                TraceEntry.model_construct(rule=loaded.id, layer=layer, decision="skipped", reason=reason)
-            )
+            trace.append(TraceEntry(rule=loaded.id, layer=layer, decision="skipped", reason=reason))
             continue
         result = _evaluate_rule(ds, loaded, q, conds, trace)
         if result is not None:
@@ -505,7 +503,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
             used.append(r)
     for r in used:
         trace.append(
-            TraceEntry.model_construct(
+            TraceEntry(
                 rule=r.loaded.id,
                 layer=r.loaded.rule.layer,
                 decision="applied",
@@ -516,7 +514,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
         for r in results:
             if r not in used and not any(t.rule == r.loaded.id and t.decision == "outranked" for t in trace):
                 trace.append(
-                    TraceEntry.model_construct(
+                    TraceEntry(
                         rule=r.loaded.id,
                         layer=r.loaded.rule.layer,
                         decision="outranked",
@@ -536,12 +534,12 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     return {
         "status": status,
         "summary": summary,
-        "benefit": AspectResult.model_construct(
+        "benefit": AspectResult(
             status=benefit.status,  # type: ignore[arg-type]
             summary=benefit.summary,
             decided_by=[r.loaded.id for r in benefit.results],
         ),
-        "medical_necessity": AspectResult.model_construct(
+        "medical_necessity": AspectResult(
             status=necessity.status,  # type: ignore[arg-type]
             summary=necessity.summary,
             decided_by=[r.loaded.id for r in necessity.results],
@@ -598,10 +596,10 @@ def _summary(
 
 def _freshness(used: list[RuleResult], today: date) -> Freshness:
     if not used:
-        return Freshness.model_construct(oldest_verified=None, age_days=None, stale=False)
+        return Freshness(oldest_verified=None, age_days=None, stale=False)
     oldest = min(r.version.last_verified for r in used)
     age = (today - oldest).days
-    return Freshness.model_construct(oldest_verified=oldest, age_days=age, stale=age > STALE_AFTER_DAYS)
+    return Freshness(oldest_verified=oldest, age_days=age, stale=age > STALE_AFTER_DAYS)
 
 
 def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
@@ -610,7 +608,7 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
     for loaded in ds.rules_for(q.coverage):
         if not _in_scope(loaded, q):
             continue
-        version = loaded.rule.version_on(q.service_date)
+        version = version_on(loaded.rule, q.service_date)
         if version is None or version.retired:
             continue
         for prov in version.provisions:
@@ -642,7 +640,7 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
             else benefit.summary
         )
         indications.append(
-            IndicationOut.model_construct(
+            IndicationOut(
                 condition=name,
                 label=label,
                 status=cast(Status, fields["status"]),
@@ -656,9 +654,7 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
         t = fields["trace"]
         assert isinstance(t, list)
         trace.extend(
-            TraceEntry.model_construct(
-                rule=e.rule, layer=e.layer, decision=e.decision, reason=f"[{label}] {e.reason}"
-            )
+            TraceEntry(rule=e.rule, layer=e.layer, decision=e.decision, reason=f"[{label}] {e.reason}")
             for e in t
         )
         m = fields["missing"]
@@ -691,14 +687,14 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
     return {
         "status": status,
         "summary": summary,
-        "benefit": AspectResult.model_construct(status=status, summary="see indications"),
-        "medical_necessity": AspectResult.model_construct(status=status, summary="see indications"),
+        "benefit": AspectResult(status=status, summary="see indications"),
+        "medical_necessity": AspectResult(status=status, summary="see indications"),
         "requirements": [],
         "limits": [],
         "indications": indications,
         "rules_applied": list(rules_applied.values()),
         "trace": trace,
-        "freshness": Freshness.model_construct(
+        "freshness": Freshness(
             oldest_verified=oldest,
             age_days=(today - oldest).days if oldest else None,
             stale=bool(oldest and (today - oldest).days > STALE_AFTER_DAYS),
@@ -720,7 +716,7 @@ def _per_diagnosis(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, ob
     for dx, fields in answers:
         trace.insert(
             0,
-            TraceEntry.model_construct(
+            TraceEntry(
                 rule="(diagnosis)",
                 layer="-",
                 decision="applied" if dx is best_dx else "outranked",

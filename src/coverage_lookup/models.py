@@ -178,13 +178,9 @@ class Rule(Strict):
         return self
 
     def version_on(self, on: date) -> Version | None:
-        current: Version | None = None
-        for version in self.versions:
-            if version.effective <= on:
-                current = version
-            else:
-                break
-        return current
+        from .dataset import version_on
+
+        return version_on(self, on)
 
 
 class PayerInfo(Strict):
@@ -258,11 +254,10 @@ class Query(BaseModel):
 
 
 class Out(BaseModel):
-    """Answer models. The engine builds them from validated data with ``model_construct``; their
-    schemas are built only when something validates or serialises them (e.g. ``--json``), which keeps
-    a cold check fast."""
+    """Answer models. The engine builds plain records (:mod:`.records`, same fields) and
+    :func:`coverage_lookup.check` validates them into these; schemas are built on first use."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, from_attributes=True)
 
 
 class CitationOut(Out):

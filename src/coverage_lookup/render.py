@@ -1,10 +1,10 @@
-"""Plain-text renderings of a Determination for people (the CLI's card and trace)."""
+"""Plain-text renderings of an answer for people (the CLI's card and trace), from the plain records."""
 
 from __future__ import annotations
 
 import textwrap
 
-from .models import Determination
+from .records import Determination
 from .vocab import COVERAGE_LABELS, PROCEDURES
 
 MARKS = {"covered": "COVERED", "not_covered": "NOT COVERED", "conditional": "DEPENDS", "unknown": "UNKNOWN"}

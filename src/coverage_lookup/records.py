@@ -1,0 +1,125 @@
+"""Plain answer records: what the engine builds, without pydantic.
+
+A cold ``coverage-lookup check`` must start fast, and importing pydantic's model machinery costs more
+than the whole answer. So the engine and the CLI's card work on these standard-library dataclasses,
+and :func:`coverage_lookup.check` turns them into the pydantic answer models of :mod:`.models`
+(``Determination`` and friends, validated ``from_attributes``). ``tests/test_records.py`` keeps the two
+sets of classes field-for-field identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from .vocab import Status
+
+
+@dataclass(slots=True)
+class CitationOut:
+    url: str
+    title: str
+    section: str
+    retrieved: date
+
+
+@dataclass(slots=True)
+class AspectResult:
+    status: Status
+    summary: str
+    decided_by: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RequirementOut:
+    kind: str
+    text: str
+    source: str
+    weeks: int | None = None
+
+
+@dataclass(slots=True)
+class LimitOut:
+    visits: int
+    per: str
+    source: str
+    extra_visits_with_improvement: int | None = None
+    shared_with: list[str] = field(default_factory=list)
+    note: str | None = None
+    remaining: int | None = None
+    remaining_with_improvement: int | None = None
+
+
+@dataclass(slots=True)
+class DiagnosisOut:
+    code: str
+    description: str | None
+    billable_on_date: bool
+    validity_certain: bool
+    conditions: list[str]
+
+
+@dataclass(slots=True)
+class IndicationOut:
+    condition: str | None
+    label: str
+    status: Status
+    summary: str
+    source: str
+
+
+@dataclass(slots=True)
+class AppliedRule:
+    id: str
+    title: str
+    layer: str
+    aspect: str
+    version_effective: date
+    provision: str | None
+    outcome: Status
+    reason: str
+    citations: list[CitationOut]
+    last_verified: date
+
+
+@dataclass(slots=True)
+class TraceEntry:
+    rule: str
+    layer: str
+    decision: Literal["applied", "skipped", "outranked"]
+    reason: str
+
+
+@dataclass(slots=True)
+class Freshness:
+    oldest_verified: date | None
+    age_days: int | None
+    stale: bool
+    stale_after_days: int = 365
+
+
+@dataclass(slots=True)
+class Determination:
+    status: Status
+    summary: str
+    coverage: str
+    state: str | None
+    payer: str | None
+    plan_id: str | None
+    service_date: date
+    procedure: str
+    provider: str
+    diagnoses: list[DiagnosisOut]
+    condition: str | None
+    benefit: AspectResult
+    medical_necessity: AspectResult
+    requirements: list[RequirementOut]
+    limits: list[LimitOut]
+    visits_used: int | None
+    indications: list[IndicationOut]
+    rules_applied: list[AppliedRule]
+    trace: list[TraceEntry]
+    freshness: Freshness
+    missing: list[str]
+    warnings: list[str]
