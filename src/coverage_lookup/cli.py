@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-dir", help="data directory (default: the packaged or repository data/)")
     r = sub.add_parser("rules", help="list rules with their sources and freshness")
     r.add_argument("--json", action="store_true")
+    st = sub.add_parser(
+        "states", help="research status per jurisdiction: Medicaid, state law, EHB, workers' comp"
+    )
+    st.add_argument("--json", action="store_true")
     sub.add_parser("schema", help="print the JSON Schema of a rule file")
     return parser
 
@@ -147,6 +151,28 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _states(args: argparse.Namespace) -> int:
+    from .api import get_dataset
+    from .registry import PROGRAMS, counts, state_statuses
+
+    statuses = state_statuses(get_dataset())
+    if args.json:
+        print(json.dumps([s.json() for s in statuses], indent=2))
+        return 0
+    names = list(PROGRAMS)
+    print(f"{'state':<6}" + "".join(f"{n:<31}" for n in names))
+    for s in statuses:
+        cells = []
+        for n in names:
+            p = s.programs[n]
+            text = p.headline if p.research == "researched" else "UNKNOWN"
+            cells.append(f"{text:<31}")
+        print(f"{s.state:<6}" + "".join(cells).rstrip())
+    total = counts(statuses)
+    print("researched: " + ", ".join(f"{n} {total[n]}/{len(statuses)}" for n in names))
+    return 0
+
+
 def _schema() -> int:
     from .models import model_json_schema_for_data
 
@@ -163,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "states":
+            return _states(args)
         return _schema()
     except InputError as exc:
         print(f"coverage-lookup: error: {exc}", file=sys.stderr)

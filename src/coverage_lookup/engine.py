@@ -476,7 +476,13 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     trace: list[TraceEntry] = []
     by_layer: dict[str, list[RuleResult]] = {}
     warnings = list(q.warnings)
-    for loaded in ds.rules_for(q.coverage):
+    candidates = ds.rules_for(q.coverage)
+    # Layers that cannot reach this coverage type (state law for a self-funded plan, the EHB benchmark
+    # for large groups) are still shown in the trace, with the reason they do not apply.
+    unreachable = {layer for (cov, layer) in NOT_APPLICABLE if cov == q.coverage}
+    if unreachable:
+        candidates += [r for r in ds.rules.values() if r.rule.layer in unreachable and r not in candidates]
+    for loaded in candidates:
         if not _in_scope(loaded, q):
             continue
         layer = loaded.rule.layer
