@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-dir", help="data directory (default: the packaged or repository data/)")
     r = sub.add_parser("rules", help="list rules with their sources and freshness")
     r.add_argument("--json", action="store_true")
+    py = sub.add_parser("payers", help="payers in the dataset: their policies and dated versions")
+    py.add_argument("--json", action="store_true")
     st = sub.add_parser(
         "states", help="research status per jurisdiction: Medicaid, state law, EHB, workers' comp"
     )
@@ -151,6 +153,40 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _payers(args: argparse.Namespace) -> int:
+    from .api import get_dataset
+
+    ds = get_dataset()
+    rows: list[dict[str, object]] = []
+    for rel, f in sorted(ds.files.items()):
+        if f.payer is None:
+            continue
+        rules = sorted((lr for lr in ds.rules.values() if lr.file == rel), key=lambda lr: lr.id)
+        rows.append(
+            {
+                "id": f.payer.id,
+                "name": f.payer.name,
+                "aliases": list(f.payer.aliases),
+                "administered_by": f.payer.administered_by,
+                "policies": [lr.id for lr in rules],
+                "versions": sum(len(lr.rule.versions) for lr in rules),
+                "effective_dates": sorted({v.effective.isoformat() for lr in rules for v in lr.rule.versions}),
+                "last_verified": min(
+                    (lr.rule.versions[-1].last_verified for lr in rules), default=None
+                ),
+            }
+        )
+    rows.sort(key=lambda r: str(r["id"]))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for row in rows:
+        print(f"{row['id']:<26} {row['name']}")
+        print(f"{'':<26} policies: {', '.join(row['policies'])}  ·  {row['versions']} dated versions")  # type: ignore[arg-type]
+    print(f"{len(rows)} payers")
+    return 0
+
+
 def _states(args: argparse.Namespace) -> int:
     from .api import get_dataset
     from .registry import PROGRAMS, counts, state_statuses
@@ -189,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "payers":
+            return _payers(args)
         if args.command == "states":
             return _states(args)
         return _schema()
