@@ -21,7 +21,9 @@ DATASET = load_dataset(DATA, today=TODAY, use_cache=False)
 
 def test_whole_dataset_loads() -> None:
     assert len(DATASET.rules) >= 10
-    assert {"medicare.ncd_30_3_3", "tricare.acupuncture_exclusion", "va.cih_benefit"} <= set(DATASET.rules)
+    assert {"medicare.ncd_30_3_3", "tricare.acupuncture_exclusion", "veterans_affairs.cih_benefit"} <= set(
+        DATASET.rules
+    )
 
 
 @pytest.mark.parametrize("rule_id", sorted(DATASET.rules))

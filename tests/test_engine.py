@@ -199,9 +199,10 @@ class TestOtherPrograms:
         assert any("state" in m for m in d.missing)
 
     def test_medicaid_unresearched_state_is_unknown(self) -> None:
-        d = ask(coverage="medicaid", state="Wyoming", diagnosis="M54.50", service_date="2024-03-01")
+        # California's first researched Medi-Cal version starts 2009-07-01: before it, nothing is known.
+        d = ask(coverage="medicaid", state="California", condition="sciatica", service_date="2008-03-01")
         assert d.status == "unknown"
-        assert any("WY" in m for m in d.missing)
+        assert any("CA" in m for m in d.missing)
 
     def test_medicaid_epsdt_needs_age(self) -> None:
         d = ask(coverage="medicaid", diagnosis="M54.50", service_date="2024-03-01", age=12)

@@ -87,6 +87,17 @@ rules:
     assert wy.programs["workers_comp"].research == "researched"
     assert wy.programs["workers_comp"].headline == "not covered"
     assert wy.programs["state_law"].rules == []
+    # The answer carries the rule's note of what could not be established.
+    d = check(
+        coverage="medicaid",
+        state="WY",
+        condition="sciatica",
+        service_date="2024-03-01",
+        today=TODAY,
+        data_dir=data,
+    )
+    assert d.status == "unknown"
+    assert "wy.medicaid: adult acupuncture coverage" in d.missing
     assert counts(state_statuses(ds, TODAY)) == {
         "medicaid": 0,
         "state_law": 0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .errors import DataError, InputError
@@ -59,6 +59,45 @@ def _age(value: str) -> int:
     return _nonneg("age", "use a whole number of years from 0 to 130", value, 130)
 
 
+def _positive_int(name: str) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise argparse.ArgumentTypeError(
+                f"{name}: {value!r} is not valid; use a whole number of 1 or more"
+            )
+        return n
+
+    return parse
+
+
+def _float_arg(name: str, minimum: float, inclusive: bool) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            x = float("nan")
+        ok = x >= minimum if inclusive else x > minimum
+        if not ok or x != x or x == float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{name}: {value!r} is not valid; use a number of seconds {'>=' if inclusive else '>'} {minimum:g}"
+            )
+        return x
+
+    return parse
+
+
+def _nonneg_float(name: str) -> Callable[[str], float]:
+    return _float_arg(name, 0.0, True)
+
+
+def _positive_float(name: str) -> Callable[[str], float]:
+    return _float_arg(name, 0.0, False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="coverage-lookup", description="Does this plan cover acupuncture — and says who?")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,6 +114,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     st.add_argument("--json", action="store_true")
     sub.add_parser("schema", help="print the JSON Schema of a rule file")
+    so = sub.add_parser("sources", help="list every source with the rules it backs and its last check")
+    so.add_argument("--json", action="store_true")
+    so.add_argument(
+        "--state-dir", help="scraper state directory (default: $COVERAGE_LOOKUP_HOME or user data dir)"
+    )
+    rf = sub.add_parser("refresh", help="re-check the sources and write a change report (never edits data/)")
+    rf.add_argument("--only", nargs="+", metavar="ID", help="check only these source ids")
+    rf.add_argument("--sources", metavar="FILE", help="JSON or YAML list of {id, url, kind} to check instead")
+    rf.add_argument("--json", action="store_true", help="print one JSON object with a 'sources' array")
+    rf.add_argument(
+        "--state-dir", help="scraper state directory (default: $COVERAGE_LOOKUP_HOME or user data dir)"
+    )
+    rf.add_argument("--per-host-concurrency", type=_positive_int("per-host-concurrency"), default=2)
+    rf.add_argument("--per-host-delay", type=_nonneg_float("per-host-delay"), default=1.0, metavar="SECONDS")
+    rf.add_argument("--timeout", type=_positive_float("timeout"), default=30.0, metavar="SECONDS")
+    rf.add_argument("--max-bytes", type=_positive_int("max-bytes"), default=25 * 1024 * 1024)
+    rf.add_argument(
+        "--retries", type=_positive_int("retries"), default=4, help="attempts per request (default 4)"
+    )
+    ve = sub.add_parser("verify", help="stamp a rule as re-verified today (updates last_verified in place)")
+    ve.add_argument("rule", metavar="RULE_ID")
+    ve.add_argument("--date", help="verification date YYYY-MM-DD (default today)")
+    ve.add_argument("--data-dir", help="data directory (default: the repository or packaged data/)")
     return parser
 
 
@@ -170,10 +232,10 @@ def _payers(args: argparse.Namespace) -> int:
                 "administered_by": f.payer.administered_by,
                 "policies": [lr.id for lr in rules],
                 "versions": sum(len(lr.rule.versions) for lr in rules),
-                "effective_dates": sorted({v.effective.isoformat() for lr in rules for v in lr.rule.versions}),
-                "last_verified": min(
-                    (lr.rule.versions[-1].last_verified for lr in rules), default=None
+                "effective_dates": sorted(
+                    {v.effective.isoformat() for lr in rules for v in lr.rule.versions}
                 ),
+                "last_verified": min((lr.rule.versions[-1].last_verified for lr in rules), default=None),
             }
         )
     rows.sort(key=lambda r: str(r["id"]))
@@ -184,6 +246,134 @@ def _payers(args: argparse.Namespace) -> int:
         print(f"{row['id']:<26} {row['name']}")
         print(f"{'':<26} policies: {', '.join(row['policies'])}  ·  {row['versions']} dated versions")  # type: ignore[arg-type]
     print(f"{len(rows)} payers")
+    return 0
+
+
+def _state_store(args: argparse.Namespace) -> object:
+    from pathlib import Path
+
+    from .sources.store import Store, default_state_dir
+
+    return Store(Path(args.state_dir) if args.state_dir else default_state_dir())
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from .api import get_dataset
+    from .sources.registry import build_registry
+    from .sources.store import Store
+
+    store = _state_store(args)
+    assert isinstance(store, Store)
+    states = store.all_states()
+    rows = []
+    for spec in build_registry(get_dataset()):
+        st = states.get(spec.id)
+        rows.append(
+            {
+                "id": spec.id,
+                "url": spec.url,
+                "kind": spec.resolved_kind,
+                "extractor": spec.extractor,
+                "rules": spec.rules,
+                "last_checked": st.last_checked.isoformat() if st and st.last_checked else None,
+                "last_changed": st.last_changed.isoformat() if st and st.last_changed else None,
+                "last_outcome": st.last_outcome if st else None,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        seen = (
+            f"checked {row['last_checked'][:10]} ({row['last_outcome']})"
+            if row["last_checked"]
+            else "never checked"
+        )
+        ext = f" [{row['extractor']}]" if row["extractor"] else ""
+        print(f"{row['id']}  {row['kind']}{ext}  {seen}")
+        print(f"    {row['url']}")
+        print(f"    backs: {', '.join(row['rules'])}")  # type: ignore[arg-type]
+    print(f"{len(rows)} sources in {store.root}")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .api import get_dataset
+    from .sources.fetch import FetchPolicy
+    from .sources.refresh import refresh, render_report
+    from .sources.registry import build_registry, load_sources_file
+    from .sources.store import RefreshLocked, Store
+
+    ds = get_dataset()
+    registry = build_registry(ds)
+    specs = load_sources_file(Path(args.sources)) if args.sources else registry
+    if args.only:
+        known = {s.id for s in specs}
+        bad = [i for i in args.only if i not in known]
+        if bad:
+            raise InputError("only", ", ".join(bad), "use source ids listed by `coverage-lookup sources`")
+        specs = [s for s in specs if s.id in set(args.only)]
+    policy = FetchPolicy(
+        per_host_concurrency=args.per_host_concurrency,
+        per_host_delay=args.per_host_delay,
+        read_timeout=args.timeout,
+        connect_timeout=min(args.timeout, 10.0),
+        max_bytes=args.max_bytes,
+        max_attempts=args.retries,
+    )
+    store = _state_store(args)
+    assert isinstance(store, Store)
+    # Redirects may go only to hosts already in the registry (and the hosts being checked).
+    allowed = {s.host for s in registry} | {s.host for s in specs}
+
+    def progress(o: object) -> None:
+        if not args.json:
+            from .sources.refresh import SourceOutcome
+
+            assert isinstance(o, SourceOutcome)
+            print(f"{o.outcome:<9} {o.id}  {o.detail}", file=sys.stderr)
+
+    try:
+        run = refresh(specs, store, policy, ds=ds, allowed_hosts=allowed, progress=progress)
+    except RefreshLocked as exc:
+        print(f"coverage-lookup: {exc}", file=sys.stderr)
+        return 1
+    markdown, payload = render_report(run)
+    stamp = run.started.strftime("%Y%m%dT%H%M%SZ")
+    md, js = store.write_report(stamp, markdown, payload)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "sources": [o.brief() for o in run.outcomes],
+                    "counts": run.counts(),
+                    "report": {"markdown": str(md), "json": str(js)},
+                },
+                indent=2,
+            )
+        )
+    else:
+        counts = run.counts()
+        print(", ".join(f"{k} {v}" for k, v in counts.items()) + f"; report: {md}")
+    return 1 if run.failed else 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .api import parse_date
+    from .dataset import default_data_dir
+    from .sources.verify import stamp
+
+    on = parse_date(args.date, field="date") if args.date else None
+    data_dir = (Path(args.data_dir) if args.data_dir else default_data_dir()).resolve()
+    path, effective, previous = stamp(data_dir, args.rule, on)
+    print(
+        f"{args.rule}: version of {effective.isoformat()} verified "
+        f"{(on or __import__('datetime').date.today()).isoformat()} (was {previous.isoformat()}) in {path}"
+    )
     return 0
 
 
@@ -225,6 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "sources":
+            return _sources(args)
+        if args.command == "refresh":
+            return _refresh(args)
+        if args.command == "verify":
+            return _verify(args)
         if args.command == "payers":
             return _payers(args)
         if args.command == "states":

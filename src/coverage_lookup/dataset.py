@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 CACHE_FORMAT = 2
 CONDITIONS_FILE = "conditions.yaml"
 CODE_HISTORY_FILE = "codes/icd10cm_changes.yaml"
+SOURCES_FILE = "sources.yaml"  # source declarations for the scrapers (kind, extractor); not rules
 
 
 def default_data_dir() -> Path:
@@ -173,7 +174,7 @@ class Dataset:
 
 
 def _rule_files(data_dir: Path) -> list[Path]:
-    special = {data_dir / CONDITIONS_FILE, data_dir / CODE_HISTORY_FILE}
+    special = {data_dir / CONDITIONS_FILE, data_dir / CODE_HISTORY_FILE, data_dir / SOURCES_FILE}
     return sorted(p for p in data_dir.rglob("*.yaml") if p not in special and "schema" not in p.parts)
 
 

@@ -535,7 +535,13 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
                 if req not in requirements:
                     requirements.append(req)
             limits.extend(r.limits)
-    missing = list(dict.fromkeys([*benefit.missing, *necessity.missing]))
+    # A researched "unknown" says what could not be established: carry that into `missing`.
+    unknown_notes = [
+        f"{r.loaded.id}: {r.provision.unknown.missing}"
+        for r in used
+        if r.outcome == "unknown" and r.provision is not None and r.provision.unknown is not None
+    ]
+    missing = list(dict.fromkeys([*benefit.missing, *necessity.missing, *unknown_notes]))
     summary = _summary(status, q, benefit, necessity, ds, conds)
     return {
         "status": status,
