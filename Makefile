@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint docs bench indexes schema ci clean
+.PHONY: help setup demo test lint docs bench live-refresh indexes schema ci clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,8 +34,12 @@ docs: $(STAMP)  ## build the documentation site (strict)
 	$(BIN)/python scripts/gen_docs.py --check
 	$(BIN)/mkdocs build --strict -q -d site
 
-bench: $(STAMP)  ## cold-start benchmark (ratio against `python -c "import pydantic"`)
+bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`) and refresh throughput (vs the per-host bound)
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/refresh_throughput.py
+
+live-refresh: $(STAMP)  ## OPT-IN, not in CI: re-check the real sources over the internet (state in $$COVERAGE_LOOKUP_HOME)
+	$(BIN)/coverage-lookup refresh
 
 indexes: $(STAMP)  ## regenerate the compact ICD-10-CM and state indexes
 	$(BIN)/python scripts/build_indexes.py

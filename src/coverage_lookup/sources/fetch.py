@@ -161,6 +161,7 @@ class Fetcher:
         self._gate = HostGate(self.policy, self.sleep)
         self._robots: dict[str, RobotFileParser | str] = {}
         self._robots_lock = threading.Lock()
+        self._robots_fetching: dict[str, threading.Lock] = {}
 
     @classmethod
     def for_urls(cls, urls: Iterable[str], policy: FetchPolicy, **kw: object) -> Fetcher:
@@ -169,11 +170,24 @@ class Fetcher:
     # -- robots.txt -------------------------------------------------------------------------------
 
     def _robots_for(self, url: str) -> RobotFileParser | str:
-        parts = urlsplit(url)
+        """robots.txt of the URL's host, fetched once per host (other threads wait for the first)."""
         key = host_key(url)
         with self._robots_lock:
             if key in self._robots:
                 return self._robots[key]
+            host_lock = self._robots_fetching.setdefault(key, threading.Lock())
+        with host_lock:
+            with self._robots_lock:
+                if key in self._robots:
+                    return self._robots[key]
+            verdict = self._fetch_robots(url)
+            with self._robots_lock:
+                self._robots[key] = verdict
+            return verdict
+
+    def _fetch_robots(self, url: str) -> RobotFileParser | str:
+        parts = urlsplit(url)
+        key = host_key(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         verdict: RobotFileParser | str
         self._gate.acquire(key)
@@ -195,9 +209,7 @@ class Fetcher:
             verdict = f"robots.txt unreachable ({type(exc).__name__}); treated as disallow-all (RFC 9309)"
         finally:
             self._gate.release(key)
-        with self._robots_lock:
-            self._robots.setdefault(key, verdict)
-            return self._robots[key]
+        return verdict
 
     def _check_robots(self, url: str) -> None:
         if not self.policy.respect_robots:

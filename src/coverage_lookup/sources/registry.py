@@ -109,6 +109,12 @@ def load_declared(path: Path) -> list[SourceSpec]:
 def build_registry(ds: Dataset) -> list[SourceSpec]:
     """Every cited URL, merged with the declarations in ``data/sources.yaml``; sorted by id."""
     declared = {s.url: s for s in load_declared(ds.data_dir / SOURCES_FILE)}
+    for s in declared.values():
+        bad = [r for r in s.rules if r not in ds.rules]
+        if bad:
+            raise DataError(
+                [f"{SOURCES_FILE}: source {s.id}: unknown rule ids {bad} — see `coverage-lookup rules`"]
+            )
     citing = _citing(ds)
     specs: dict[str, SourceSpec] = {}
     for url in sorted(set(citing) | set(declared)):

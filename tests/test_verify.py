@@ -1,0 +1,87 @@
+"""`coverage-lookup verify RULE_ID` stamps last_verified in place, keeping the file's formatting."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from coverage_lookup.dataset import load_dataset, version_on
+from coverage_lookup.errors import InputError
+from coverage_lookup.sources.verify import stamp
+from tests.conftest import TODAY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(ROOT / "data", target)
+    return target
+
+
+def test_stamp_changes_one_line_only(data: Path) -> None:
+    path = data / "federal" / "medicare.yaml"
+    before = path.read_text(encoding="utf-8")
+    file, effective, previous = stamp(data, "medicare.ncd_30_3_3", on=date(2026, 11, 28), today=TODAY)
+    after = path.read_text(encoding="utf-8")
+    changed = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert changed == [
+        f"-        last_verified: {previous.isoformat()}",
+        "+        last_verified: 2026-11-28",
+    ]
+    assert file == path and effective == date(2020, 1, 21)
+    rule = load_dataset(data, today=TODAY, use_cache=False).rules["medicare.ncd_30_3_3"].rule
+    current = version_on(rule, TODAY)
+    assert current is not None and current.last_verified == date(2026, 11, 28)
+    assert before.count("#") == after.count("#")  # comments survive
+
+
+def test_stamp_the_current_version_not_an_older_one(data: Path) -> None:
+    stamp(data, "ca.medicaid", on=date(2026, 11, 29), today=TODAY)
+    rule = load_dataset(data, today=TODAY, use_cache=False).rules["ca.medicaid"].rule
+    assert [v.effective.isoformat() for v in rule.versions if v.last_verified == date(2026, 11, 29)][
+        -1
+    ] == "2016-07-01"
+
+
+def test_unknown_rule_and_future_date_are_input_errors(data: Path) -> None:
+    with pytest.raises(InputError) as exc:
+        stamp(data, "medicare.ncd_30_3_4", today=TODAY)
+    assert "did you mean" in str(exc.value) and "medicare.ncd_30_3_3" in str(exc.value)
+    with pytest.raises(InputError):
+        stamp(data, "medicare.ncd_30_3_3", on=date(2027, 1, 1), today=TODAY)
+
+
+def test_cli_verify(data: Path) -> None:
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coverage_lookup.cli",
+            "verify",
+            "tricare.acupuncture_exclusion",
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "tricare.acupuncture_exclusion" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "coverage_lookup.cli", "verify", "nope.rule", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
