@@ -1,0 +1,115 @@
+"""Payer medical policies: covered and experimental indications, versions by date, sciatica routes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from coverage_lookup import Determination, check
+from tests.conftest import TODAY
+
+
+def ask(payer: str, condition: str, on: str, coverage: str = "large_group", **kw: Any) -> Determination:
+    return check(coverage=coverage, payer=payer, condition=condition, service_date=on, today=TODAY, **kw)
+
+
+def necessity(payer: str, condition: str, on: str, **kw: Any) -> str:
+    d = ask(payer, condition, on, **kw)
+    assert any(r.layer == "payer_policy" for r in d.rules_applied), d.trace
+    return d.medical_necessity.status
+
+
+# (payer, covered indication, experimental/not-necessary indication, date)
+COVERED_AND_EXPERIMENTAL = [
+    ("aetna", "chronic low back pain", "fibromyalgia", "2024-03-01"),
+    ("anthem", "chronic low back pain", "fibromyalgia", "2024-03-01"),
+    ("cigna", "chronic low back pain", "fibromyalgia", "2020-03-01"),
+    ("independence", "neck pain", "fibromyalgia", "2024-03-01"),
+    ("centene", "chronic low back pain", "fibromyalgia", "2024-03-01"),
+]
+
+
+@pytest.mark.parametrize(("payer", "covered", "experimental", "on"), COVERED_AND_EXPERIMENTAL)
+def test_covered_and_experimental_indications(payer: str, covered: str, experimental: str, on: str) -> None:
+    coverage = "individual" if payer == "centene" else "large_group"
+    assert necessity(payer, covered, on, coverage=coverage) == "covered"
+    d = ask(payer, experimental, on, coverage=coverage)
+    assert d.medical_necessity.status == "not_covered"
+    assert d.status == "not_covered"  # experimental is not covered whatever the benefit
+
+
+def test_experimental_beats_an_ehb_benefit() -> None:
+    # California's EHB benchmark grants a benefit for chronic pain; Aetna calls fibromyalgia experimental.
+    d = ask("aetna", "fibromyalgia", "2024-03-01", coverage="small_group", state="CA")
+    assert d.status == "not_covered"
+    assert d.medical_necessity.decided_by == ["aetna.acupuncture_policy"]
+
+
+@pytest.mark.parametrize(
+    ("payer", "condition", "before", "after", "was", "now"),
+    [
+        # Aetna's 2017 revision added neck pain and headache of 12+ weeks.
+        ("aetna", "neck pain", "2017-03-28", "2017-03-29", "not_covered", "covered"),
+        # Aetna's 2018 revision named dysmenorrhea experimental (before: the catch-all said the same).
+        ("aetna", "dysmenorrhea", "2018-03-29", "2018-03-30", "not_covered", "not_covered"),
+        # Anthem's 2023 guideline added back pain of 12+ weeks.
+        ("anthem", "chronic low back pain", "2023-04-11", "2023-04-12", "not_covered", "covered"),
+        # Independence began covering listed indications in 2019 (before: excluded by contract).
+        ("independence", "chronic low back pain", "2018-12-31", "2019-01-01", "not_covered", "covered"),
+        # Cigna's 2023 policy criteria could not be read: covered before, an honest unknown after.
+        ("cigna", "chronic low back pain", "2023-04-14", "2023-04-15", "covered", "unknown"),
+    ],
+)
+def test_answers_change_with_the_policy_version(
+    payer: str, condition: str, before: str, after: str, was: str, now: str
+) -> None:
+    d1, d2 = ask(payer, condition, before), ask(payer, condition, after)
+    assert d1.medical_necessity.status == was
+    assert d2.medical_necessity.status == now
+    v1 = next(r for r in d1.rules_applied if r.layer == "payer_policy")
+    v2 = next(r for r in d2.rules_applied if r.layer == "payer_policy")
+    assert v1.version_effective < v2.version_effective  # each answer cites its own version
+    assert v2.citations and v2.citations[0].url.startswith("http")
+
+
+@pytest.mark.parametrize("payer", ["aetna", "anthem", "independence", "centene"])
+def test_sciatica_code_gets_a_route_not_a_guess(payer: str) -> None:
+    coverage = "individual" if payer == "centene" else "large_group"
+    d = check(coverage=coverage, payer=payer, diagnosis="M54.41", service_date="2024-03-01", today=TODAY)
+    assert d.medical_necessity.status == "conditional"
+    assert "back pain" in d.medical_necessity.summary.lower()
+
+
+@pytest.mark.parametrize(
+    ("alias", "payer"), [("UHC", "unitedhealthcare"), ("Ambetter", "centene"), ("IBX", "independence")]
+)
+def test_payer_aliases(alias: str, payer: str) -> None:
+    d = check(
+        coverage="large_group", payer=alias, condition="migraine", service_date="2024-03-01", today=TODAY
+    )
+    assert d.payer == payer
+
+
+def test_unresearched_payer_policy_is_unknown() -> None:
+    d = ask("unitedhealthcare", "chronic low back pain", "2024-03-01")
+    assert d.medical_necessity.status == "unknown"
+    assert d.status == "unknown"
+
+
+def test_payers_command_json() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "coverage_lookup.cli", "payers", "--json"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    by_id = {row["id"]: row for row in rows}
+    assert {"aetna", "cigna", "anthem", "centene", "independence"} <= set(by_id)
+    for row in rows:
+        assert {"id", "name", "policies", "versions"} <= set(row)
+        assert isinstance(row["versions"], int) and isinstance(row["policies"], list)
+    assert by_id["aetna"]["versions"] == 3 and by_id["aetna"]["policies"] == ["aetna.acupuncture_policy"]
+    assert sum(row["versions"] >= 2 for row in rows) >= 4
