@@ -15,11 +15,14 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from coverage_lookup.sources import extractors
 from coverage_lookup.sources.fetch import Fetcher, FetchPolicy, parse_retry_after
+from coverage_lookup.sources.normalize import clean_lines
 from coverage_lookup.sources.refresh import refresh, render_report
 from coverage_lookup.sources.registry import SourceSpec, build_registry, host_key, load_sources_file
 from coverage_lookup.sources.store import RefreshLocked, Store
@@ -653,3 +656,19 @@ def test_cli_sources_lists_rules_and_last_check(tmp_path: Path) -> None:
         {"id", "url", "kind", "rules", "last_checked", "last_outcome"} <= set(row) for row in rows
     )
     assert any("medicare.ncd_30_3_3" in row["rules"] for row in rows)
+
+
+# -- properties ---------------------------------------------------------------------------------------
+
+
+@given(st.text(max_size=80))
+def test_retry_after_never_raises_and_is_never_negative(value: str) -> None:
+    wait = parse_retry_after(value)
+    assert wait is None or wait >= 0
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=12))
+def test_normalised_text_ignores_whitespace_layout(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    spaced = "\n\n".join("   " + ln.replace(" ", "  ") + "\t" for ln in lines)
+    assert clean_lines(text) == clean_lines(spaced)
