@@ -108,7 +108,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # delta-seconds ("²".isdigit() is true, but not a number)
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -269,7 +269,7 @@ class Fetcher:
     def _read_body(self, resp: requests.Response, kind: str, result: FetchResult) -> None:
         """Stream the body under the size cap; check it is complete and of the expected type."""
         declared = resp.headers.get("Content-Length")
-        declared_n = int(declared) if declared and declared.isdigit() else None
+        declared_n = int(declared) if declared and declared.isascii() and declared.isdigit() else None
         if declared_n is not None and declared_n > self.policy.max_bytes:
             resp.close()
             raise FetchFailure(
