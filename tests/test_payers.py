@@ -113,3 +113,41 @@ def test_payers_command_json() -> None:
         assert isinstance(row["versions"], int) and isinstance(row["policies"], list)
     assert by_id["aetna"]["versions"] == 3 and by_id["aetna"]["policies"] == ["aetna.acupuncture_policy"]
     assert sum(row["versions"] >= 2 for row in rows) >= 4
+
+
+def _payer_cases() -> list[tuple[str, str, str, str | None, str, str]]:
+    from coverage_lookup.dataset import load_dataset, version_on
+    from tests.test_states_data import ROOT
+
+    ds = load_dataset(ROOT / "data", today=TODAY, use_cache=False)
+    cases = []
+    for rid, lr in sorted(ds.rules.items()):
+        if lr.payer is None or lr.rule.layer != "payer_policy":
+            continue
+        version = version_on(lr.rule, TODAY)
+        if version is None or version.retired:
+            continue
+        seen: set[str] = set()
+        for prov in version.provisions:
+            if (
+                prov.conditions is None
+                or prov.procedures is not None
+                or prov.age is not None
+                or prov.providers
+            ):
+                continue
+            fresh = [c for c in prov.conditions if c not in seen]
+            seen.update(prov.conditions)
+            if fresh:
+                cases.append((rid, lr.payer, lr.rule.scope.coverage[0], lr.state, fresh[0], prov.outcome))
+    return cases
+
+
+@pytest.mark.parametrize(("rule", "payer", "coverage", "state", "condition", "outcome"), _payer_cases())
+def test_every_payer_provision_answers_as_written(
+    rule: str, payer: str, coverage: str, state: str | None, condition: str, outcome: str
+) -> None:
+    """Each indication a payer policy names is answered with that policy's outcome today."""
+    d = check(coverage=coverage, state=state, payer=payer, condition=condition, today=TODAY)
+    assert rule in d.medical_necessity.decided_by
+    assert d.medical_necessity.status == outcome
