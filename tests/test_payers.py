@@ -151,3 +151,34 @@ def test_every_payer_provision_answers_as_written(
     d = check(coverage=coverage, state=state, payer=payer, condition=condition, today=TODAY)
     assert rule in d.medical_necessity.decided_by
     assert d.medical_necessity.status == outcome
+
+
+def test_medicare_advantage_notice_keeps_the_ncd_provider_rules() -> None:
+    """A plan notice restating NCD 30.3.3: physicians bill; an acupuncturist's own claim is not paid under
+    it but may be under a supplemental benefit (conditional); chiropractors are excluded."""
+
+    def status(provider: str) -> str:
+        return check(
+            coverage="medicare_advantage",
+            payer="moda",
+            diagnosis="M54.50",
+            provider=provider,
+            service_date="2024-03-01",
+            today=TODAY,
+        ).status
+
+    assert status("physician") == "covered"
+    assert status("licensed_acupuncturist") == "conditional"
+    assert status("chiropractor") == "not_covered"
+
+
+def test_when_excluded_needs_may_bill_false() -> None:
+    from pydantic import ValidationError
+
+    from coverage_lookup.models import ProviderRule
+
+    with pytest.raises(ValidationError):
+        ProviderRule.model_validate({"type": "physician", "when_excluded": "conditional"})
+    ProviderRule.model_validate(
+        {"type": "chiropractor", "may_bill": False, "when_excluded": "conditional", "note": "why"}
+    )

@@ -282,7 +282,7 @@ def _apply_provision(
         allowed = [t for t, p in listed.items() if p.may_bill]
         entry = listed.get(q.provider)
         if entry is None or not entry.may_bill:
-            outcome = "not_covered"
+            outcome = entry.when_excluded if entry is not None else "not_covered"
             why = (
                 entry.note
                 if entry is not None and entry.note

@@ -84,6 +84,9 @@ class ProviderRule(Strict):
 
     type: ProviderType
     may_bill: bool = True
+    # What an excluded provider's claim gets: normally not covered; `conditional` when another route
+    # outside this rule may still pay (e.g. a Medicare Advantage plan's supplemental benefit).
+    when_excluded: Literal["not_covered", "conditional"] = "not_covered"
     requirements: list[Requirement] = Field(default_factory=list)
     note: str | None = None
 
@@ -91,6 +94,8 @@ class ProviderRule(Strict):
     def _exclusion_has_note(self) -> ProviderRule:
         if not self.may_bill and not self.note:
             raise ValueError("a provider with 'may_bill: false' needs a 'note' saying why")
+        if self.may_bill and self.when_excluded != "not_covered":
+            raise ValueError("'when_excluded' applies only to a provider with 'may_bill: false'")
         return self
 
 
