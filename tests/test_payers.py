@@ -120,7 +120,7 @@ def _payer_cases() -> list[tuple[str, str, str, str | None, str, str]]:
     from tests.test_states_data import ROOT
 
     ds = load_dataset(ROOT / "data", today=TODAY, use_cache=False)
-    cases = []
+    cases: list[tuple[str, str, str, str | None, str, str]] = []
     for rid, lr in sorted(ds.rules.items()):
         if lr.payer is None or lr.rule.layer != "payer_policy":
             continue

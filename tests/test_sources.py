@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -23,7 +24,7 @@ from werkzeug import Request, Response
 from coverage_lookup.sources import extractors
 from coverage_lookup.sources.fetch import Fetcher, FetchPolicy, parse_retry_after
 from coverage_lookup.sources.normalize import clean_lines
-from coverage_lookup.sources.refresh import refresh, render_report
+from coverage_lookup.sources.refresh import SourceOutcome, refresh, render_report
 from coverage_lookup.sources.registry import SourceSpec, build_registry, host_key, load_sources_file
 from coverage_lookup.sources.store import RefreshLocked, Store
 from tests.sources_support import (
@@ -65,17 +66,25 @@ def store(tmp_path: Path) -> Store:
 def spec(
     server: HTTPServer, path: str, kind: str, extractor: str | None = None, sid: str = "src"
 ) -> SourceSpec:
-    return SourceSpec(
-        id=sid, url=server.url_for(path), kind=kind, extractor=extractor, rules=["medicare.ncd_30_3_3"]
-    )  # type: ignore[arg-type]
+    return SourceSpec.model_validate(
+        {
+            "id": sid,
+            "url": server.url_for(path),
+            "kind": kind,
+            "extractor": extractor,
+            "rules": ["medicare.ncd_30_3_3"],
+        }
+    )
 
 
 def run_one(
-    s: SourceSpec, store: Store, policy: FetchPolicy = FAST, sleeps: Sleeps | None = None, **kw: object
-):  # type: ignore[no-untyped-def]
-    fetcher = Fetcher(
-        policy=policy, allowed_hosts={s.host, *kw.pop("extra_hosts", set())}, sleep=sleeps or Sleeps()
-    )  # type: ignore[misc]
+    s: SourceSpec,
+    store: Store,
+    policy: FetchPolicy = FAST,
+    sleeps: Sleeps | None = None,
+    extra_hosts: set[str] | frozenset[str] = frozenset(),
+) -> SourceOutcome:
+    fetcher = Fetcher(policy=policy, allowed_hosts={s.host, *extra_hosts}, sleep=sleeps or Sleeps())
     return refresh([s], store, policy, fetcher=fetcher).outcomes[0]
 
 
@@ -88,7 +97,7 @@ def html(body: bytes, **headers: str) -> Response:
 
 def test_first_fetch_then_304_then_cosmetic_then_real_change(server: HTTPServer, store: Store) -> None:
     page = fixture_bytes("aetna_cpb.html")
-    state = {"body": page, "etag": '"v1"'}
+    state: dict[str, Any] = {"body": page, "etag": '"v1"'}
 
     def handler(request: Request) -> Response:
         if request.headers.get("If-None-Match") == state["etag"]:
@@ -667,7 +676,7 @@ def test_retry_after_never_raises_and_is_never_negative(value: str) -> None:
     assert wait is None or wait >= 0
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=12))
+@given(st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40), max_size=12))
 def test_normalised_text_ignores_whitespace_layout(lines: list[str]) -> None:
     text = "\n".join(lines)
     spaced = "\n\n".join("   " + ln.replace(" ", "  ") + "\t" for ln in lines)
