@@ -60,7 +60,9 @@ def main() -> int:
         print(f"ratio     uncached first run {uncached / b:.2f}x")
         if os.environ.get("PYTHONDONTWRITEBYTECODE"):
             nb, nc = measure({**env, "PYTHONDONTWRITEBYTECODE": "1"}, max(5, runs // 2))
-            print(f"ratio     {nc / nb:.2f}x with PYTHONDONTWRITEBYTECODE set here (sources recompiled every run)")
+            print(
+                f"ratio     {nc / nb:.2f}x with PYTHONDONTWRITEBYTECODE set here (sources recompiled every run)"
+            )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return 0
