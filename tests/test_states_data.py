@@ -204,3 +204,30 @@ def test_states_doc_reflects_registry(program: str) -> None:
     table = render_states(DATASET)
     total = counts(state_statuses(DATASET))
     assert f"{total[program]}/51" in table
+
+
+class TestEhbByPlanYear:
+    """EHB benchmark answers follow the plan year (CMS PUF evidence for 2014-2016, newer benchmarks after)."""
+
+    def test_new_mexico_2015_benchmark_included_acupuncture(self) -> None:
+        d = ask(
+            coverage="individual", state="NM", condition="chronic low back pain", service_date="2015-03-01"
+        )
+        assert d.benefit.status == "covered"
+        assert [lim.visits for lim in d.limits if lim.source == "nm.ehb_benchmark"] == [20]
+
+    def test_new_mexico_2017_benchmark_not_established(self) -> None:
+        d = ask(
+            coverage="individual", state="NM", condition="chronic low back pain", service_date="2018-03-01"
+        )
+        assert "nm.ehb_benchmark" not in d.benefit.decided_by or d.benefit.status != "covered"
+
+    def test_colorado_added_acupuncture_in_2023(self) -> None:
+        before = ask(
+            coverage="small_group", state="CO", condition="chronic low back pain", service_date="2022-12-31"
+        )
+        after = ask(
+            coverage="small_group", state="CO", condition="chronic low back pain", service_date="2023-01-01"
+        )
+        assert after.benefit.status == "covered" and "co.ehb_benchmark" in after.benefit.decided_by
+        assert before.benefit.status != "covered" or "co.ehb_benchmark" not in before.benefit.decided_by
