@@ -131,23 +131,8 @@ def check(
     """
     from .models import Query
 
-    if isinstance(coverage, Query):
-        qm = coverage
-        return check(
-            qm.coverage,
-            state=qm.state,
-            payer=qm.payer,
-            plan_id=qm.plan_id,
-            diagnosis=qm.diagnosis,
-            procedure=qm.procedure,
-            provider=qm.provider,
-            service_date=qm.service_date,
-            visits_used=qm.visits_used,
-            condition=qm.condition,
-            age=qm.age,
-            today=today,
-            data_dir=data_dir,
-        )
+    if isinstance(coverage, Query):  # the Query's fields stand in for the arguments
+        return to_model(determine(**coverage.model_dump(), today=today, data_dir=data_dir))
     rec = determine(
         coverage,
         state=state,

@@ -40,37 +40,26 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the Determination as JSON")
 
 
-def _nonneg(name: str, valid: str, value: str, high: int | None = None) -> int:
+def _int_arg(name: str, valid: str, value: str, low: int = 0, high: int | None = None) -> int:
     try:
         n = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{name}: {value!r} is not valid; {valid}") from None
-    if n < 0 or (high is not None and n > high):
+    if n < low or (high is not None and n > high):
         raise argparse.ArgumentTypeError(f"{name}: {value!r} is not valid; {valid}")
     return n
 
 
 def _visits(value: str) -> int:
-    return _nonneg("visits_used", "use a whole number of visits, 0 or more", value)
+    return _int_arg("visits_used", "use a whole number of visits, 0 or more", value)
 
 
 def _age(value: str) -> int:
-    return _nonneg("age", "use a whole number of years from 0 to 130", value, 130)
+    return _int_arg("age", "use a whole number of years from 0 to 130", value, high=130)
 
 
 def _positive_int(name: str) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            n = int(value)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise argparse.ArgumentTypeError(
-                f"{name}: {value!r} is not valid; use a whole number of 1 or more"
-            )
-        return n
-
-    return parse
+    return lambda value: _int_arg(name, "use a whole number of 1 or more", value, low=1)
 
 
 def _float_arg(name: str, minimum: float, inclusive: bool) -> Callable[[str], float]:

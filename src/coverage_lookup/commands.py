@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .sources.store import Store
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -96,7 +100,7 @@ def payers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state_store(args: argparse.Namespace) -> object:
+def _state_store(args: argparse.Namespace) -> Store:
     from pathlib import Path
 
     from .sources.store import Store, default_state_dir
@@ -107,10 +111,8 @@ def _state_store(args: argparse.Namespace) -> object:
 def sources(args: argparse.Namespace) -> int:
     from .api import get_dataset
     from .sources.registry import build_registry
-    from .sources.store import Store
 
     store = _state_store(args)
-    assert isinstance(store, Store)
     states = store.all_states()
     rows = []
     for spec in build_registry(get_dataset()):
@@ -149,9 +151,9 @@ def refresh_cmd(args: argparse.Namespace) -> int:
 
     from .api import get_dataset
     from .sources.fetch import FetchPolicy
-    from .sources.refresh import refresh, render_report
+    from .sources.refresh import SourceOutcome, refresh, render_report
     from .sources.registry import build_registry, load_sources_file
-    from .sources.store import RefreshLocked, Store
+    from .sources.store import RefreshLocked
 
     ds = get_dataset()
     registry = build_registry(ds)
@@ -171,15 +173,11 @@ def refresh_cmd(args: argparse.Namespace) -> int:
         max_attempts=args.retries,
     )
     store = _state_store(args)
-    assert isinstance(store, Store)
     # Redirects may go only to hosts already in the registry (and the hosts being checked).
     allowed = {s.host for s in registry} | {s.host for s in specs}
 
-    def progress(o: object) -> None:
+    def progress(o: SourceOutcome) -> None:
         if not args.json:
-            from .sources.refresh import SourceOutcome
-
-            assert isinstance(o, SourceOutcome)
             print(f"{o.outcome:<9} {o.id}  {o.detail}", file=sys.stderr)
 
     try:

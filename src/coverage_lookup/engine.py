@@ -539,7 +539,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     unknown_notes = [
         f"{r.loaded.id}: {r.provision.unknown.missing}"
         for r in used
-        if r.outcome == "unknown" and r.provision is not None and r.provision.unknown is not None
+        if r.outcome == "unknown" and r.provision.unknown is not None
     ]
     missing = list(dict.fromkeys([*benefit.missing, *necessity.missing, *unknown_notes]))
     summary = _summary(status, q, benefit, necessity, ds, conds)

@@ -71,6 +71,12 @@ def _date_after(label: str, text: str) -> date | None:
     return parse_date(m.group(1)) if m else None
 
 
+def sentences(text: str, pattern: str, limit: int = 20) -> list[str]:
+    """The sentences (split at '.' or ';') of ``text`` that match ``pattern``, at most ``limit``."""
+    found = [x.strip() for x in re.split(r"(?<=[.;])\s+", text) if re.search(pattern, x, re.I)]
+    return found[:limit]
+
+
 def limits_in(text: str) -> list[str]:
     out: list[str] = []
     for m in LIMIT_RE.finditer(text):
@@ -129,16 +135,8 @@ def cms_ncd_api(body: bytes, text: str) -> CandidateFacts:  # noqa: ARG001 (same
         if key not in row:
             raise StructureChanged(name, f"the field {key!r}")
     body_text = clean_lines(_soup(str(row["indications_limitations"]).encode()).get_text("\n"))
-    covered = [
-        s.strip()
-        for s in re.split(r"(?<=[.;])\s+", body_text)
-        if re.search(r"reasonable and necessary|covered", s, re.I)
-    ]
-    experimental = [
-        s.strip()
-        for s in re.split(r"(?<=[.;])\s+", body_text)
-        if re.search(r"non-?covered|not reasonable", s, re.I)
-    ]
+    covered = sentences(body_text, r"reasonable and necessary|\bcovered")
+    experimental = sentences(body_text, r"non-?covered|not reasonable")
     return CandidateFacts(
         extractor=name,
         document_id=str(row["document_display_id"]),
@@ -280,11 +278,7 @@ def state_admin_code(body: bytes, text: str) -> CandidateFacts:
         document_id=m.group(1),
         title=m.group(2) or None,
         effective=max(dates) if dates else None,
-        covered=[
-            s
-            for s in re.split(r"(?<=[.;])\s+", body_text)
-            if re.search(r"\bcovered\b|may be provided|is a benefit", s, re.I)
-        ][:20],
+        covered=sentences(body_text, r"\bcovered\b|may be provided|is a benefit"),
         limits=limits_in(body_text),
     )
 
@@ -304,9 +298,7 @@ def state_manual_pdf(body: bytes, text: str) -> CandidateFacts:
         extractor=name,
         title=title.group(0).strip(),
         effective=parse_date(revised.group(1)) if revised else None,
-        covered=[
-            s for s in re.split(r"(?<=[.;])\s+", text) if re.search(r"\bcovered\b|\bbenefit\b", s, re.I)
-        ][:20],
+        covered=sentences(text, r"\bcovered\b|\bbenefit\b"),
         limits=limits_in(text),
     )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -162,10 +162,6 @@ class Fetcher:
         self._robots: dict[str, RobotFileParser | str] = {}
         self._robots_lock = threading.Lock()
         self._robots_fetching: dict[str, threading.Lock] = {}
-
-    @classmethod
-    def for_urls(cls, urls: Iterable[str], policy: FetchPolicy, **kw: object) -> Fetcher:
-        return cls(policy=policy, allowed_hosts={host_key(u) for u in urls}, **kw)  # type: ignore[arg-type]
 
     # -- robots.txt -------------------------------------------------------------------------------
 
