@@ -45,11 +45,37 @@ class Strict(BaseModel):
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+CitationKind = Literal["primary", "copy", "secondary"]
+DateBasis = Literal["sourced", "evidenced_from"]
+
+
 class Citation(Strict):
+    """One document a fact rests on, and what kind of document it is.
+
+    * ``primary``: the issuer's own document, at the issuer's own address (an agency, a legislature, a
+      payer, CMS);
+    * ``copy``: a copy of such a document on another site (a law mirror, a document-sharing site); the
+      ``title`` is the original's title, ``issuer`` the original's issuer and ``original_url`` the
+      original's address where known;
+    * ``secondary``: a report about the rule by someone else (news, trade press, an association, a law
+      firm, a data aggregator); ``issuer`` names the publisher.
+    """
+
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     title: NonEmpty
     section: NonEmpty
     retrieved: date
+    kind: CitationKind | None = None
+    issuer: NonEmpty | None = None
+    original_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Citation:
+        if self.kind is not None and self.issuer is None:
+            raise ValueError("a citation with a 'kind' needs an 'issuer' (who issued the document)")
+        if self.original_url is not None and self.kind != "copy":
+            raise ValueError("'original_url' belongs to a citation of kind 'copy'")
+        return self
 
 
 class Unknown(Strict):
@@ -129,7 +155,21 @@ class Provision(Strict):
 
 
 class Version(Strict):
+    """A dated version of a rule.
+
+    ``effective`` is the date from which the version is applied. ``effective_basis`` says what that
+    date is: ``sourced`` (a source states it: a rule's effective date, a law's operative date, a
+    policy's revision date) or ``evidenced_from`` (the start is unknown; ``effective`` is the earliest
+    date the evidence shows the version in force, such as the source's own publication date). Answers
+    for dates the evidence does not reach are marked *extrapolated* (see :mod:`.evidence`).
+    ``effective_note`` says where the date comes from. ``evidenced_until`` (optional, for superseded
+    versions) is the latest date the evidence shows this version still in force.
+    """
+
     effective: date
+    effective_basis: DateBasis | None = None
+    effective_note: NonEmpty | None = None
+    evidenced_until: date | None = None
     last_verified: date
     summary: NonEmpty
     citations: Annotated[list[Citation], Field(min_length=1)]
@@ -142,6 +182,12 @@ class Version(Strict):
     def _provisions_unless_retired(self) -> Version:
         if not self.retired and not self.provisions:
             raise ValueError("a version needs at least one provision (or 'retired: true' to end the rule)")
+        if self.effective_basis is not None and self.effective_note is None:
+            raise ValueError(
+                "a version with 'effective_basis' needs an 'effective_note' saying where the date comes from"
+            )
+        if self.evidenced_until is not None and self.evidenced_until < self.effective:
+            raise ValueError("'evidenced_until' cannot be earlier than 'effective'")
         ids = [p.id for p in self.provisions]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
@@ -179,6 +225,12 @@ class Rule(Strict):
                 raise ValueError(
                     f"versions must be in increasing 'effective' order without repeats "
                     f"({earlier.isoformat()} then {later.isoformat()})"
+                )
+        for before, after in pairwise(self.versions):
+            if before.evidenced_until is not None and before.evidenced_until >= after.effective:
+                raise ValueError(
+                    f"'evidenced_until' {before.evidenced_until.isoformat()} reaches into the next version "
+                    f"(effective {after.effective.isoformat()})"
                 )
         return self
 
