@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 # "Today" is injected everywhere so freshness and future-date checks do not drift with the clock.
-TODAY = date(2026, 11, 29)
+TODAY = date(2026, 12, 6)
 
 # Keep the dataset cache out of the user's home while testing.
 os.environ.setdefault("COVERAGE_LOOKUP_CACHE", tempfile.mkdtemp(prefix="coverage-lookup-cache-"))

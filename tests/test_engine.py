@@ -165,9 +165,16 @@ class TestOtherPrograms:
         assert d.status == "not_covered"
         assert any("tricare.mil" in c.url for r in d.rules_applied for c in r.citations)
 
-    def test_tricare_dry_needling_before_its_rule_is_unknown(self) -> None:
+    def test_tricare_dry_needling_before_its_evidence_is_extrapolated(self) -> None:
+        # The exclusion is evidenced from March 2020; dry-needling codes exist from 2020-01-01. A claim
+        # in between gets the exclusion, marked as an assumption rather than a fact.
         d = ask(coverage="tricare", diagnosis="M54.50", procedure="20560", service_date="2020-02-01")
-        assert d.status == "unknown"
+        assert d.status == "not_covered"
+        assert d.evidence.extrapolated
+        assert d.evidence.earliest is not None and d.evidence.earliest > date(2020, 2, 1)
+        assert any("assumes" in w for w in d.warnings)
+        later = ask(coverage="tricare", diagnosis="M54.50", procedure="20560", service_date="2024-02-01")
+        assert later.status == "not_covered" and not later.evidence.extrapolated
 
     def test_va_covered_with_referral(self) -> None:
         d = ask(coverage="va", diagnosis="M54.50", service_date="2024-03-01")
@@ -220,15 +227,14 @@ class TestOtherPrograms:
         assert d.status == "conditional"
         assert {"state", "payer"} <= set(d.missing)
 
-    def test_unknown_payer_is_unknown_not_guessed(self) -> None:
-        d = ask(
-            coverage="large_group",
-            state="NY",
-            payer="Some Tiny Mutual",
-            diagnosis="M54.50",
-            service_date="2024-03-01",
-        )
-        assert d.status == "unknown"
+    def test_unknown_payer_gives_the_payerless_answer_and_says_so(self) -> None:
+        q = {"coverage": "large_group", "state": "NY", "diagnosis": "M54.50", "service_date": "2024-03-01"}
+        without = ask(**q)
+        d = ask(**q, payer="Some Tiny Mutual")
+        assert d.status == without.status != "unknown"
+        assert d.medical_necessity.status == without.medical_necessity.status
+        assert "Some Tiny Mutual's own medical policy for acupuncture is not in the dataset" in d.missing
+        assert "Some Tiny Mutual" in d.medical_necessity.summary
         assert any("not in the dataset" in w for w in d.warnings)
 
     def test_fehb_plan_specific_and_later_unknown(self) -> None:

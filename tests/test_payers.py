@@ -60,8 +60,6 @@ def test_experimental_beats_an_ehb_benefit() -> None:
         ("anthem", "chronic low back pain", "2023-04-11", "2023-04-12", "not_covered", "covered"),
         # Independence began covering listed indications in 2019 (before: excluded by contract).
         ("independence", "chronic low back pain", "2018-12-31", "2019-01-01", "not_covered", "covered"),
-        # Cigna's 2023 policy criteria could not be read: covered before, an honest unknown after.
-        ("cigna", "chronic low back pain", "2023-04-14", "2023-04-15", "covered", "unknown"),
     ],
 )
 def test_answers_change_with_the_policy_version(
@@ -94,10 +92,25 @@ def test_payer_aliases(alias: str, payer: str) -> None:
     assert d.payer == payer
 
 
-def test_unresearched_payer_policy_is_unknown() -> None:
+def test_cigna_unread_revision_falls_back_to_the_payerless_answer() -> None:
+    """Cigna's 2023 criteria could not be read: covered before; after, the answer without a payer,
+    with a note in the user's words that Cigna's policy does not establish it."""
+    before = ask("cigna", "chronic low back pain", "2023-04-14")
+    after = ask("cigna", "chronic low back pain", "2023-04-15")
+    without = check(coverage="large_group", condition="chronic low back pain", service_date="2023-04-15", today=TODAY)
+    assert before.medical_necessity.status == "covered"
+    assert "cigna.acupuncture_policy" in before.medical_necessity.decided_by
+    assert after.medical_necessity.status == without.medical_necessity.status == "conditional"
+    assert after.medical_necessity.decided_by == []
+    assert any(m.startswith("Cigna's medical policy for acupuncture does not establish this") for m in after.missing)
+
+
+def test_unresearched_payer_policy_is_never_less_decided_than_no_payer() -> None:
     d = ask("unitedhealthcare", "chronic low back pain", "2024-03-01")
-    assert d.medical_necessity.status == "unknown"
-    assert d.status == "unknown"
+    without = check(coverage="large_group", condition="chronic low back pain", service_date="2024-03-01", today=TODAY)
+    assert d.status == without.status == "conditional"
+    assert any("UnitedHealthcare" in m for m in d.missing)
+    assert not any("unitedhealthcare." in m for m in d.missing)  # no internal ids in the note
 
 
 def test_payers_command_json() -> None:
@@ -116,7 +129,8 @@ def test_payers_command_json() -> None:
 
 
 def _payer_cases() -> list[tuple[str, str, str, str | None, str, str]]:
-    from coverage_lookup.dataset import load_dataset, version_on
+    from coverage_lookup.dataset import load_dataset
+    from coverage_lookup.evidence import version_on
     from tests.test_states_data import ROOT
 
     ds = load_dataset(ROOT / "data", today=TODAY, use_cache=False)
@@ -147,8 +161,15 @@ def _payer_cases() -> list[tuple[str, str, str, str | None, str, str]]:
 def test_every_payer_provision_answers_as_written(
     rule: str, payer: str, coverage: str, state: str | None, condition: str, outcome: str
 ) -> None:
-    """Each indication a payer policy names is answered with that policy's outcome today."""
+    """Each indication a payer policy names is answered with that policy's outcome today; where the
+    policy records ``unknown``, the answer is the one without the payer, with the payer's note."""
     d = check(coverage=coverage, state=state, payer=payer, condition=condition, today=TODAY)
+    if outcome == "unknown":
+        without = check(coverage=coverage, state=state, condition=condition, today=TODAY)
+        assert rule not in d.medical_necessity.decided_by
+        assert d.medical_necessity.status == without.medical_necessity.status
+        assert any("does not establish this" in m for m in d.missing)
+        return
     assert rule in d.medical_necessity.decided_by
     assert d.medical_necessity.status == outcome
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,8 @@ def get_dataset(data_dir: Path | None = None, today: date | None = None) -> Data
 def parse_date(value: date | str | None, field: str = "service_date", today: date | None = None) -> date:
     if value is None:
         return today or date.today()
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
@@ -108,30 +111,75 @@ def normalize_payer(ds: Dataset, value: str) -> tuple[str, bool]:
     return slug, False
 
 
+class _Default(str):
+    """A default argument that can be told apart from the same value passed explicitly."""
+
+    __slots__ = ()
+
+
+_DEFAULT_PROCEDURE = _Default("97810")
+_DEFAULT_PROVIDER = _Default("licensed_acupuncturist")
+_QUERY_ARGUMENTS = (
+    "state",
+    "payer",
+    "plan_id",
+    "diagnosis",
+    "procedure",
+    "provider",
+    "service_date",
+    "visits_used",
+    "condition",
+    "age",
+)
+
+
+def _payer_name(ds: Dataset, payer_id: str) -> str:
+    for f in ds.files.values():
+        if f.payer is not None and f.payer.id == payer_id:
+            return str(f.payer.name)
+    return payer_id
+
+
 def check(
     coverage: str | Query,
     state: str | None = None,
     payer: str | None = None,
     plan_id: str | None = None,
     diagnosis: str | list[str] | tuple[str, ...] | None = None,
-    procedure: str = "97810",
-    provider: str = "licensed_acupuncturist",
+    procedure: str = _DEFAULT_PROCEDURE,
+    provider: str = _DEFAULT_PROVIDER,
     service_date: date | str | None = None,
     visits_used: int | None = None,
     *,
     condition: str | None = None,
     age: int | None = None,
     today: date | None = None,
-    data_dir: Path | None = None,
+    data_dir: Path | str | None = None,
 ) -> Determination:
     """Does this coverage pay for this acupuncture service, here, on this date — and says who?
 
-    ``coverage`` may also be a :class:`Query`. Raises :class:`InputError` (naming the field, the value
-    and what would be valid) for bad input; never returns a guess.
+    ``coverage`` may also be a :class:`Query`; then the query fields come from it alone, and passing
+    any of them as arguments too is refused (``today`` and ``data_dir`` may still be given). Raises
+    :class:`InputError` (naming the field, the value and what would be valid) for bad input; never
+    returns a guess.
     """
     from .models import Query
 
-    if isinstance(coverage, Query):  # the Query's fields stand in for the arguments
+    if isinstance(coverage, Query):
+        given = locals()
+        mixed = [
+            name
+            for name in _QUERY_ARGUMENTS
+            if not (given[name] is None or isinstance(given[name], _Default))
+        ]
+        if mixed:
+            raise InputError(
+                mixed[0],
+                given[mixed[0]],
+                "pass either a Query or separate arguments, not both: set "
+                + ", ".join(mixed)
+                + " on the Query itself",
+            )
         return to_model(determine(**coverage.model_dump(), today=today, data_dir=data_dir))
     rec = determine(
         coverage,
@@ -158,6 +206,68 @@ def to_model(rec: records.Determination) -> Determination:
     return Determination.model_validate(rec, from_attributes=True)
 
 
+def _missing(value: object) -> bool:
+    """None, or a spreadsheet's empty cell (NaN, pandas' NA/NaT)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return type(value).__name__ in {"NAType", "NaTType"}
+
+
+def _text(field: str, value: object, *, numbers: bool = False, hint: str = "give text") -> str | None:
+    """A text argument; whole numbers are accepted where spreadsheets turn codes into numbers."""
+    if _missing(value):
+        return None
+    if isinstance(value, str):
+        return value
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if numbers and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    raise InputError(field, value, hint)
+
+
+def _whole(field: str, value: object, valid: str, low: int, high: int) -> int | None:
+    if _missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(field, value, valid)
+    return value
+
+
+def _as_date(field: str, value: object) -> date | str | None:
+    """Dates as people hold them: date, datetime (its date part), pandas Timestamp, ISO text."""
+    if _missing(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date | str):
+        return value
+    to_py = getattr(value, "to_pydatetime", None)  # pandas/numpy timestamps
+    if callable(to_py):
+        try:
+            converted = to_py()
+        except Exception:  # a foreign object's own failure is still bad input
+            converted = None
+        if isinstance(converted, datetime):
+            return converted.date()
+    raise InputError(field, value, "use a date (a datetime's date part is taken) or text as YYYY-MM-DD")
+
+
+def _data_dir(value: object) -> Path | None:
+    if _missing(value):
+        return None
+    if isinstance(value, str | Path):
+        path = Path(value)
+        if not path.is_dir():
+            raise InputError("data_dir", value, "give an existing folder holding the data files (like data/)")
+        return path
+    raise InputError("data_dir", value, "give a folder path as text or a pathlib.Path")
+
+
 def determine(
     coverage: str,
     state: str | None = None,
@@ -172,47 +282,62 @@ def determine(
     condition: str | None = None,
     age: int | None = None,
     today: date | None = None,
-    data_dir: Path | None = None,
+    data_dir: Path | str | None = None,
 ) -> records.Determination:
     """:func:`check` without pydantic: the same answer as plain :mod:`.records` dataclasses.
 
     The CLI uses it so that a cold check never imports pydantic's model machinery."""
-    today = today or date.today()
-    for name, val in (("coverage", coverage), ("procedure", procedure), ("provider", provider)):
-        if not isinstance(val, str):
-            raise InputError(name, val, "give a string")
-    cov = normalize_coverage(coverage)
-    on = parse_date(service_date, today=today)
-    st = normalize_state(state) if state is not None and str(state).strip() else None
-    proc = normalize_procedure(procedure, on)
-    prov = normalize_provider(provider)
-    if visits_used is not None and (
-        isinstance(visits_used, bool) or not isinstance(visits_used, int) or visits_used < 0
-    ):
-        raise InputError("visits_used", visits_used, "use a whole number of visits, 0 or more")
-    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
-        raise InputError("age", age, "use a whole number of years from 0 to 130")
-    if plan_id is not None and not _PLAN_ID_RE.match(plan_id):
+    today_value = _as_date("today", today)
+    today = today_value if isinstance(today_value, date) else parse_date(today_value, "today")
+    coverage_text = _text("coverage", coverage, hint=f"give a coverage type as text; {one_of(COVERAGE_TYPES)}")
+    if coverage_text is None:
+        raise InputError("coverage", coverage, one_of(COVERAGE_TYPES))
+    cov = normalize_coverage(coverage_text)
+    on = parse_date(_as_date("service_date", service_date), today=today)
+    state_text = _text("state", state, numbers=True, hint="give a state as text, e.g. CA or 'New York'")
+    if state_text is not None and not isinstance(state, str):
+        state_text = state_text.zfill(2)  # a FIPS code a spreadsheet stored as a number: 6 -> '06'
+    st = normalize_state(state_text) if state_text is not None and state_text.strip() else None
+    proc = normalize_procedure(
+        _text("procedure", procedure, numbers=True, hint="give a procedure code, e.g. 97810") or "97810", on
+    )
+    prov = normalize_provider(
+        _text("provider", provider, hint=f"give a provider type; {one_of(PROVIDER_TYPES)}")
+        or "licensed_acupuncturist"
+    )
+    visits_used = _whole("visits_used", visits_used, "use a whole number of visits, 0 or more", 0, 100_000)
+    age = _whole("age", age, "use a whole number of years from 0 to 130", 0, 130)
+    plan_id = _text("plan_id", plan_id, numbers=True, hint="give the plan ID as text, e.g. 12345CA0010001-01")
+    if plan_id is not None and not _PLAN_ID_RE.match(plan_id.strip()):
         raise InputError(
             "plan_id", plan_id, "use letters, digits, '-', '_' or '.' (up to 40), e.g. 12345CA0010001-01"
         )
+    plan_id = plan_id.strip() if plan_id is not None else None
+    payer = _text("payer", payer, numbers=True, hint="give a payer's name or id, e.g. aetna")
+    condition = _text("condition", condition, hint="give a condition name, e.g. 'chronic low back pain'")
+    directory = _data_dir(data_dir)
 
-    ds = get_dataset(data_dir, today)
+    ds = get_dataset(directory, today)
     warnings: list[str] = []
     payer_id: str | None = None
     payer_known = False
-    if payer is not None and str(payer).strip():
+    payer_name: str | None = None
+    if payer is not None and payer.strip():
         payer_id, payer_known = normalize_payer(ds, payer)
+        payer_name = _payer_name(ds, payer_id) if payer_known else payer.strip()
         if not payer_known:
             warnings.append(f"payer {payer!r} is not in the dataset; its medical policy is not researched")
 
     codes: list[str] = []
     if isinstance(diagnosis, str):
-        codes = [c for c in re.split(r"[,\s]+", diagnosis) if c]
-    elif diagnosis is not None:
+        codes = [c for c in re.split(r"[,;\s]+", diagnosis) if c]
+    elif not _missing(diagnosis):
         if not isinstance(diagnosis, list | tuple):
             raise InputError("diagnosis", diagnosis, "give ICD-10-CM codes as a string or a list of strings")
-        codes = list(diagnosis)
+        for raw in diagnosis:
+            if not isinstance(raw, str):
+                raise InputError("diagnosis", raw, "give each ICD-10-CM code as a string, e.g. 'M54.50'")
+        codes = [c for c in diagnosis if c.strip()]
     statuses: list[IcdStatus] = []
     if codes:
         if on < ICD10_START:
@@ -224,8 +349,6 @@ def determine(
             )
         index = shared_index()
         for raw in codes:
-            if not isinstance(raw, str):
-                raise InputError("diagnosis", raw, "give ICD-10-CM codes as strings")
             code = normalize_icd(raw)
             status = index.status_on(code, on, ds.code_history)
             if not status.exists and status.added_on is not None:
@@ -246,31 +369,39 @@ def determine(
                     ("did you mean " + ", ".join(hints) + "?") if hints else None,
                 )
             if not status.billable:
-                if status.certain:
-                    kids = index.billable_descendants(code, 6)
-                    raise InputError(
-                        "diagnosis",
-                        raw,
-                        f"{dotted(code)} is a category, not a billable code on {on.isoformat()}",
-                        ("use a complete code such as " + ", ".join(dotted(k) for k in kids))
-                        if kids
-                        else None,
-                    )
-                warnings.append(
-                    f"{dotted(code)} is a category in the current code set; whether it was billable on "
-                    f"{on.isoformat()} is not tracked — check the code set of that year"
+                # A code with subcodes is a header, never billable; the tracked history says where a
+                # code was billable before it was split (M54.5 until 2021-10-01).
+                kids = index.billable_descendants(code, 6)
+                raise InputError(
+                    "diagnosis",
+                    raw,
+                    f"{dotted(code)} is a category, not a billable code on {on.isoformat()}",
+                    ("use a complete code such as " + ", ".join(dotted(k) for k in kids)) if kids else None,
                 )
-            if status.billable or not status.certain:
-                # Notes about untracked history are carried by DiagnosisOut.validity_certain instead.
-                warnings.extend(n for n in status.notes if "not tracked" not in n)
+            # Notes about untracked history are carried by DiagnosisOut.validity_certain instead.
+            warnings.extend(n for n in status.notes if "not tracked" not in n)
             statuses.append(status)
-    cond = normalize_condition(ds, condition) if condition is not None else None
+    cond = normalize_condition(ds, condition) if condition is not None and condition.strip() else None
+    if cond is not None and statuses:
+        # The diagnosis decides; a condition given with it only labels it, so it must be one the
+        # diagnosis belongs to.
+        belongs = {name for s in statuses for name in ds.conditions_of(s.code)}
+        if cond not in belongs:
+            codes_text = ", ".join(s.display for s in statuses)
+            sets = ", ".join(sorted(belongs)) or "no named condition set"
+            raise InputError(
+                "condition",
+                condition,
+                f"the diagnosis decides the answer and {codes_text} belongs to {sets}, not {cond}",
+                "leave out the condition, or give the diagnosis code that matches it",
+            )
 
     nq = NormalizedQuery(
         coverage=cov,
         state=st,
         payer=payer_id,
         payer_known=payer_known,
+        payer_name=payer_name,
         plan_id=plan_id,
         diagnoses=statuses,
         condition=cond,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from .models import CodeChange, ConditionSet, Rule, RuleFile, Version
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CONDITIONS_FILE = "conditions.yaml"
 CODE_HISTORY_FILE = "codes/icd10cm_changes.yaml"
 SOURCES_FILE = "sources.yaml"  # source declarations for the scrapers (kind, extractor); not rules
@@ -126,17 +126,6 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
     return obj
-
-
-def version_on(rule: Rule, on: date) -> Version | None:
-    """The version of ``rule`` in effect on ``on`` (a version holds until the next one), or None."""
-    current: Version | None = None
-    for version in rule.versions:
-        if version.effective <= on:
-            current = version
-        else:
-            break
-    return current
 
 
 @dataclass

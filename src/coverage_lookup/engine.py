@@ -24,11 +24,13 @@ from datetime import date
 from typing import TYPE_CHECKING, cast
 
 from .codes.icd10cm import IcdStatus
-from .dataset import Dataset, LoadedRule, version_on
+from .dataset import Dataset, LoadedRule
+from .evidence import Pick, describe_span, pick
 from .records import (
     AppliedRule,
     AspectResult,
     CitationOut,
+    Evidence,
     Freshness,
     IndicationOut,
     LimitOut,
@@ -121,6 +123,7 @@ class NormalizedQuery:
     state: str | None
     payer: str | None
     payer_known: bool
+    payer_name: str | None
     plan_id: str | None
     diagnoses: list[IcdStatus]
     condition: str | None
@@ -139,6 +142,7 @@ class NormalizedQuery:
 class RuleResult:
     loaded: LoadedRule
     version: Version
+    pick: Pick
     provision: Provision
     outcome: str
     reason: str
@@ -228,8 +232,8 @@ def _evaluate_rule(
             )
         )
         return None
-    version = version_on(rule, q.service_date)
-    if version is None:
+    found = pick(rule, q.service_date)
+    if found is None:
         first = rule.versions[0].effective.isoformat()
         trace.append(
             TraceEntry(
@@ -240,6 +244,7 @@ def _evaluate_rule(
             )
         )
         return None
+    version = found.version
     if version.retired:
         trace.append(
             TraceEntry(
@@ -256,7 +261,7 @@ def _evaluate_rule(
         if not ok:
             misses.append(why)
             continue
-        return _apply_provision(loaded, version, prov, q, spec)
+        return _apply_provision(loaded, found, prov, q, spec)
     trace.append(
         TraceEntry(
             rule=loaded.id,
@@ -269,33 +274,63 @@ def _evaluate_rule(
     return None
 
 
-def _apply_provision(
-    loaded: LoadedRule, version: Version, prov: Provision, q: NormalizedQuery, spec: int
-) -> RuleResult:
+def _provider_exclusion(
+    providers: list[ProviderRule], q: NormalizedQuery, outcome: str
+) -> tuple[str, str] | None:
+    """(outcome, reason) when ``q.provider`` may not bill under these provider rules, else None."""
+    listed: dict[str, ProviderRule] = {p.type: p for p in providers}
+    entry = listed.get(q.provider)
+    if entry is not None and entry.may_bill:
+        return None
+    allowed = [t for t, p in listed.items() if p.may_bill]
+    new_outcome = entry.when_excluded if entry is not None else "not_covered"
+    if STRICTNESS[new_outcome] < STRICTNESS[outcome] and outcome != "unknown":
+        new_outcome = outcome
+    why = (
+        entry.note
+        if entry is not None and entry.note
+        else f"{q.provider.replace('_', ' ')} is not among the providers who may bill under this rule"
+    )
+    return new_outcome, f"{why} (may bill: {', '.join(t.replace('_', ' ') for t in allowed)})."
+
+
+MORE_WITH_TEXT = {
+    "prior_authorization": "more visits need prior authorization (e.g. a treatment authorization request)",
+    "documented_improvement": "more visits need documented improvement",
+    "medical_necessity": "more visits need a medical-necessity review",
+}
+MORE_WITH_KIND = {
+    "prior_authorization": "prior_authorization",
+    "documented_improvement": "documented_improvement",
+    "medical_necessity": "other",
+}
+
+
+def _apply_provision(loaded: LoadedRule, found: Pick, prov: Provision, q: NormalizedQuery, spec: int) -> RuleResult:
+    version = found.version
     outcome: str = prov.outcome
     reason = prov.summary
     reqs = [
         RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id) for r in prov.requirements
     ]
-    if prov.providers is not None and outcome in {"covered", "conditional"}:
-        listed: dict[str, ProviderRule] = {p.type: p for p in prov.providers}
-        allowed = [t for t, p in listed.items() if p.may_bill]
-        entry = listed.get(q.provider)
-        if entry is None or not entry.may_bill:
-            outcome = entry.when_excluded if entry is not None else "not_covered"
-            why = (
-                entry.note
-                if entry is not None and entry.note
-                else (
-                    f"{q.provider.replace('_', ' ')} is not among the providers who may bill under this rule"
-                )
-            )
-            reason = f"{why} (may bill: {', '.join(t.replace('_', ' ') for t in allowed)})."
-        else:
-            reqs += [
-                RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
-                for r in entry.requirements
-            ]
+    # Provider rules of the whole version hold whatever the indication, so they decide even a
+    # provision whose own outcome is unknown; a provision's own list speaks to covered routes only.
+    excluded = None
+    if version.providers is not None and outcome != "not_covered":
+        excluded = _provider_exclusion(version.providers, q, outcome)
+    if excluded is None and prov.providers is not None and outcome in {"covered", "conditional"}:
+        excluded = _provider_exclusion(prov.providers, q, outcome)
+    if excluded is not None:
+        outcome, reason = excluded
+    else:
+        for providers in (version.providers, prov.providers):
+            entry = next((p for p in providers or [] if p.type == q.provider), None)
+            if entry is not None:
+                reqs += [
+                    RequirementOut(kind=r.kind, text=r.text, weeks=r.weeks, source=loaded.id)
+                    for r in entry.requirements
+                    if not any(x.text == r.text for x in reqs)
+                ]
     limits: list[LimitOut] = []
     for lim in prov.limits:
         out = LimitOut(
@@ -304,6 +339,7 @@ def _apply_provision(
             extra_visits_with_improvement=lim.extra_visits_with_improvement,
             shared_with=list(lim.shared_with),
             note=lim.note,
+            more_with=lim.more_with,
             source=loaded.id,
         )
         if q.visits_used is not None:
@@ -314,10 +350,11 @@ def _apply_provision(
                 )
             if outcome in {"covered", "conditional"} and q.visits_used >= lim.visits:
                 extra = lim.extra_visits_with_improvement or 0
+                period = PERIOD_LABELS[lim.per]
                 if q.visits_used < lim.visits + extra:
                     outcome = "conditional"
                     reason = (
-                        f"{q.visits_used} visits used reaches the {lim.visits} {PERIOD_LABELS[lim.per]}; "
+                        f"{q.visits_used} visits used reaches the {lim.visits} {period}; "
                         f"up to {extra} more are covered only with documented improvement. {reason}"
                     )
                     reqs.append(
@@ -327,16 +364,32 @@ def _apply_provision(
                             source=loaded.id,
                         )
                     )
+                elif lim.more_with is not None:
+                    # Beyond the limit with approval: still payable, on a condition the card keeps.
+                    outcome = "conditional"
+                    cap = lim.visits + extra
+                    reason = (
+                        f"{q.visits_used} visits used reaches the limit of {cap} {period}; "
+                        f"{MORE_WITH_TEXT[lim.more_with]}. {reason}"
+                    )
+                    reqs.append(
+                        RequirementOut(
+                            kind=MORE_WITH_KIND[lim.more_with],
+                            text=f"past visit {cap} {period}: {MORE_WITH_TEXT[lim.more_with]}"
+                            + (f" ({lim.note})" if lim.note else ""),
+                            source=loaded.id,
+                        )
+                    )
                 else:
                     outcome = "not_covered"
-                    cap = f"{lim.visits} {PERIOD_LABELS[lim.per]}" + (
+                    cap_text = f"{lim.visits} {period}" + (
                         f" plus {extra} with documented improvement" if extra else ""
                     )
-                    reason = f"visit limit exhausted: {q.visits_used} visits used; the limit is {cap}. {prov.summary}"
+                    reason = f"visit limit exhausted: {q.visits_used} visits used; the limit is {cap_text}. {prov.summary}"
         limits.append(out)
     if prov.unknown is not None and outcome == "unknown":
         reason = f"{reason} Not established: {prov.unknown.missing}"
-    return RuleResult(loaded, version, prov, outcome, reason, (_scope_rank(loaded), spec), reqs, limits)
+    return RuleResult(loaded, version, found, prov, outcome, reason, (_scope_rank(loaded), spec), reqs, limits)
 
 
 def _applied(r: RuleResult) -> AppliedRule:
@@ -350,10 +403,23 @@ def _applied(r: RuleResult) -> AppliedRule:
         outcome=r.outcome,  # type: ignore[arg-type]
         reason=r.reason,
         citations=[
-            CitationOut(url=c.url, title=c.title, section=c.section, retrieved=c.retrieved)
+            CitationOut(
+                url=c.url,
+                title=c.title,
+                section=c.section,
+                retrieved=c.retrieved,
+                kind=c.kind,
+                issuer=c.issuer,
+                original_url=c.original_url,
+            )
             for c in r.version.citations
         ],
         last_verified=r.version.last_verified,
+        effective_basis=r.version.effective_basis,
+        evidence_from=r.pick.earliest,
+        evidence_until=r.pick.latest,
+        extrapolated=r.pick.extrapolated,
+        secondary_only=all(c.kind == "secondary" for c in r.version.citations),
     )
 
 
@@ -384,6 +450,16 @@ class AspectOutcome:
     missing: list[str]
 
 
+def _payer_unresolved(q: NormalizedQuery, by_layer: dict[str, list[RuleResult]]) -> bool:
+    """The query names a payer whose own policy does not decide: none in the dataset for this query,
+    or only a researched ``unknown``. Naming such a payer must not make the answer less decided than
+    leaving it out, so its layer is then treated as if no payer had been named."""
+    if q.payer is None:
+        return False
+    results = by_layer.get("payer_policy", [])
+    return all(r.outcome == "unknown" for r in results)
+
+
 def _aspect(
     aspect: str,
     plan: tuple[LayerSpec, ...],
@@ -396,10 +472,19 @@ def _aspect(
             return layer not in NECESSITY_LAYERS
         return layer not in BENEFIT_LAYERS
 
+    payer_unresolved = _payer_unresolved(q, by_layer)
+
+    def lacks(spec: LayerSpec) -> bool:
+        if spec.needs == "payer" and payer_unresolved:
+            return True
+        return spec.needs is not None and getattr(q, spec.needs) is None
+
     specs = [s for s in plan if speaks(s.layer)]
     # A rule speaks to this aspect only if its own aspect says so; then the most specific wins per layer.
     winners: dict[str, list[RuleResult]] = {}
     for layer, results in by_layer.items():
+        if layer == "payer_policy" and payer_unresolved:
+            continue
         relevant = [r for r in results if r.loaded.rule.aspect in (aspect, "both")]
         if relevant:
             winners[layer] = _layer_winner(relevant, trace)
@@ -424,34 +509,43 @@ def _aspect(
     if grants:
         best = max(GENEROSITY[r.outcome] for r in grants)
         chosen = [r for r in grants if GENEROSITY[r.outcome] == best]
-        return AspectOutcome(chosen[0].outcome, chosen[0].reason, chosen, missing)
+        # Every grant layer at the deciding outcome says why: the decisive fact may sit in any of
+        # them (e.g. "no marketplace plan in the state covers it" in the EHB layer).
+        reasons = list(dict.fromkeys(r.reason for r in chosen))
+        return AspectOutcome(chosen[0].outcome, " ".join(reasons), chosen, missing)
     # Nothing in effect: is it the query that lacks a fact, or the dataset that lacks a rule?
     needed = [s for s in specs if s.needs]
-    lacking_query = [s for s in needed if getattr(q, s.needs or "") is None]
+    lacking_query = [s for s in needed if lacks(s)]
     if specs and len(lacking_query) == len(specs):
         fields = sorted({s.needs or "" for s in lacking_query})
-        missing.extend(fields)
+        missing.extend(f for f in fields if getattr(q, f) is None)
         what = {
             "benefit": "whether the plan includes acupuncture",
             "medical_necessity": "which indications the payer accepts",
         }[aspect]
+        depends = "; ".join(LAYER_LABELS[s.layer] for s in lacking_query)
+        if payer_unresolved and any(s.needs == "payer" for s in lacking_query):
+            named = q.payer_name or q.payer
+            return AspectOutcome(
+                "conditional",
+                f"{what} depends on the {depends}, and {named}'s own medical policy for acupuncture "
+                "is not established in the dataset",
+                [],
+                missing,
+            )
         return AspectOutcome(
             "conditional",
-            f"{what} depends on facts not in the query ({', '.join(fields)}): "
-            + "; ".join(LAYER_LABELS[s.layer] for s in lacking_query),
+            f"{what} depends on facts not in the query ({', '.join(fields)}): {depends}",
             [],
             missing,
         )
     gaps = []
     for s in specs:
-        if s.needs and getattr(q, s.needs or "") is None:
-            missing.append(s.needs or "")
+        if s.needs and lacks(s):
+            if getattr(q, s.needs) is None:
+                missing.append(s.needs)
             continue
-        where = (
-            f" for {q.state}"
-            if s.needs == "state"
-            else (f" for payer {q.payer}" if s.needs == "payer" else "")
-        )
+        where = f" for {q.state}" if s.needs == "state" else ""
         gaps.append(f"{LAYER_LABELS[s.layer]}{where}")
     missing.extend(f"no researched rule: {g}" for g in gaps)
     label = COVERAGE_LABELS[q.coverage]
@@ -499,6 +593,9 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     if q.coverage == "self_funded":
         warnings.append(_COMMERCIAL_NOT_FOR_SELF_FUNDED)
 
+    payer_notes: list[str] = []
+    if _payer_unresolved(q, by_layer) and any(s.needs == "payer" for s in plan):
+        payer_notes = _payer_notes(ds, q, by_layer.get("payer_policy", []), trace)
     benefit = _aspect("benefit", plan, by_layer, q, trace)
     necessity = _aspect("medical_necessity", plan, by_layer, q, trace)
     status = max((benefit.status, necessity.status), key=lambda s: STRICTNESS[s])
@@ -541,8 +638,13 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
         for r in used
         if r.outcome == "unknown" and r.provision.unknown is not None
     ]
-    missing = list(dict.fromkeys([*benefit.missing, *necessity.missing, *unknown_notes]))
+    missing = list(dict.fromkeys([*benefit.missing, *necessity.missing, *unknown_notes, *payer_notes]))
     summary = _summary(status, q, benefit, necessity, ds, conds)
+    evidence = _evidence([r.pick for r in used])
+    if evidence.extrapolated:
+        warnings.append(_extrapolation_warning(evidence, q.service_date))
+    ignored = _ignored_fields(ds, q)
+    warnings.extend(_ignored_warning(q, ignored))
     return {
         "status": status,
         "summary": summary,
@@ -562,9 +664,94 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
         "rules_applied": [_applied(r) for r in used],
         "trace": trace,
         "freshness": _freshness(used, today),
+        "evidence": evidence,
         "missing": missing,
-        "warnings": warnings,
+        "warnings": list(dict.fromkeys(warnings)),
+        "ignored": ignored,
     }
+
+
+def _payer_notes(
+    ds: Dataset, q: NormalizedQuery, results: list[RuleResult], trace: list[TraceEntry]
+) -> list[str]:
+    """What to tell the user when the named payer's own policy does not decide (in their words)."""
+    name = q.payer_name or q.payer or "the payer"
+    for r in results:
+        trace.append(
+            TraceEntry(
+                rule=r.loaded.id,
+                layer=r.loaded.rule.layer,
+                decision="skipped",
+                reason="the payer's policy does not establish this indication; the answer is the one "
+                "without the payer",
+            )
+        )
+    notes = [
+        f"{name}'s medical policy for acupuncture does not establish this: {r.provision.unknown.missing}"
+        for r in results
+        if r.provision.unknown is not None
+    ]
+    if notes:
+        return notes
+    elsewhere = sorted(
+        {
+            lr.state
+            for lr in ds.rules.values()
+            if lr.payer == q.payer and lr.state is not None and lr.rule.layer == "payer_policy"
+        }
+    )
+    note = f"{name}'s own medical policy for acupuncture is not in the dataset"
+    if q.state and elsewhere and q.state not in elsewhere:
+        note += f" for {q.state} (it holds {name}'s policy for {', '.join(elsewhere)} only)"
+    return [note]
+
+
+def _evidence(picks: list[Pick]) -> Evidence:
+    """The span on which every applied version is evidenced, and whether the answer leaves it."""
+    if not picks:
+        return Evidence(extrapolated=False, earliest=None, latest=None)
+    latests = [p.latest for p in picks if p.latest is not None]
+    return Evidence(
+        extrapolated=any(p.extrapolated for p in picks),
+        earliest=max(p.earliest for p in picks),
+        latest=min(latests) if latests else None,
+    )
+
+
+def _extrapolation_warning(evidence: Evidence, on: date) -> str:
+    return (
+        f"evidence {describe_span(evidence.earliest, evidence.latest)}; this answer assumes the rules "
+        f"were the same on {on.isoformat()}"
+    )
+
+
+QUERY_FIELD_WORDS = {"state": "state", "payer": "payer", "plan_id": "plan ID"}
+
+
+def _ignored_fields(ds: Dataset, q: NormalizedQuery) -> list[str]:
+    """Query fields that cannot change the answer for this coverage: no layer of its plan needs them
+    and no rule for it is bound to a state, payer or plan."""
+    plan = LAYER_PLANS[q.coverage]
+    rules = ds.rules_for(q.coverage)
+    bound = {
+        "state": any(r.state is not None for r in rules),
+        "payer": any(r.payer is not None for r in rules),
+        "plan_id": any(r.rule.scope.plan_id is not None for r in rules),
+    }
+    return [
+        name
+        for name in ("state", "payer", "plan_id")
+        if getattr(q, name) is not None and not bound[name] and not any(s.needs == name for s in plan)
+    ]
+
+
+def _ignored_warning(q: NormalizedQuery, ignored: list[str]) -> list[str]:
+    if not ignored:
+        return []
+    words = " and ".join(f"{QUERY_FIELD_WORDS[f]} ({getattr(q, f)})" for f in ignored)
+    verb = "does" if len(ignored) == 1 else "do"
+    layers = " and ".join(dict.fromkeys(LAYER_LABELS[s.layer] for s in LAYER_PLANS[q.coverage]))
+    return [f"the {words} {verb} not change this answer: {COVERAGE_LABELS[q.coverage]} follows {layers}s"]
 
 
 def _indication_label(ds: Dataset, q: NormalizedQuery, conds: set[str]) -> str:
@@ -600,10 +787,14 @@ def _summary(
     ind = _indication_label(ds, q, conds)
     where = f" in {q.state}" if q.state else ""
     head = f"{STATUS_WORDS[status]}: {label}{where}, {what} for {ind} on {q.service_date.isoformat()}"
-    deciding = necessity if STRICTNESS[necessity.status] >= STRICTNESS[benefit.status] else benefit
-    if benefit.results and necessity.results and benefit.results[0] is necessity.results[0]:
-        deciding = benefit
-    return f"{head} — {deciding.summary}"
+    # Every aspect at the final status says why, benefit first: the decisive fact may sit in either.
+    deciding = [a.summary for a in (benefit, necessity) if a.status == status] or [necessity.summary]
+    return f"{head} — " + " ".join(_sentence(x) for x in dict.fromkeys(deciding))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _freshness(used: list[RuleResult], today: date) -> Freshness:
@@ -620,9 +811,10 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
     for loaded in ds.rules_for(q.coverage):
         if not _in_scope(loaded, q):
             continue
-        version = version_on(loaded.rule, q.service_date)
-        if version is None or version.retired:
+        found = pick(loaded.rule, q.service_date)
+        if found is None or found.version.retired:
             continue
+        version = found.version
         for prov in version.provisions:
             for c in prov.conditions or []:
                 if c not in names:
@@ -632,7 +824,8 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
     rules_applied: dict[str, AppliedRule] = {}
     freshness_used: list[date] = []
     missing: list[str] = []
-    warnings = list(q.warnings)
+    warnings: list[str] = []
+    spans: list[Evidence] = []
     results: list[tuple[str | None, dict[str, object]]] = []
     for name in [*names, None]:
         sub = NormalizedQuery(**{**q.__dict__, "condition": name or OTHER_INDICATION, "diagnoses": []})
@@ -672,6 +865,13 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
         m = fields["missing"]
         assert isinstance(m, list)
         missing.extend(x for x in m if x not in missing)
+        w = fields["warnings"]
+        assert isinstance(w, list)
+        warnings.extend(x for x in w if x not in warnings)
+        span = fields["evidence"]
+        assert isinstance(span, Evidence)
+        if span.earliest is not None:
+            spans.append(span)
     statuses = {i.status for i in indications}
     label = COVERAGE_LABELS[q.coverage]
     if len(statuses) == 1:
@@ -711,8 +911,14 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
             age_days=(today - oldest).days if oldest else None,
             stale=bool(oldest and (today - oldest).days > STALE_AFTER_DAYS),
         ),
+        "evidence": Evidence(
+            extrapolated=any(e.extrapolated for e in spans),
+            earliest=max((e.earliest for e in spans if e.earliest), default=None),
+            latest=min((e.latest for e in spans if e.latest), default=None),
+        ),
         "missing": missing,
         "warnings": warnings,
+        "ignored": _ignored_fields(ds, q),
     }
 
 

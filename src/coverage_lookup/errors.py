@@ -10,6 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+MAX_SHOWN = 80
+
+
+def shown(value: object) -> str:
+    """The value as it will be quoted in a message: its repr, cut to about 80 characters."""
+    try:
+        text = repr(value)
+    except Exception:  # a foreign object whose repr fails is still named
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
 class CoverageLookupError(Exception):
     """Base class for every error this library raises on purpose."""
 
@@ -22,7 +34,7 @@ class InputError(CoverageLookupError, ValueError):
         self.value = value
         self.valid = valid
         self.hint = hint
-        message = f"{field}: {value!r} is not valid; {valid}"
+        message = f"{field}: {shown(value)} is not valid; {valid}"
         if hint:
             message += f" ({hint})"
         super().__init__(message)

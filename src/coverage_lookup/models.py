@@ -97,10 +97,18 @@ class Requirement(Strict):
         return self
 
 
+MoreVisitsWith = Literal["prior_authorization", "documented_improvement", "medical_necessity"]
+
+
 class VisitLimit(Strict):
+    """A visit limit. ``more_with`` says how visits beyond it (and beyond any
+    ``extra_visits_with_improvement``) can still be paid: by prior authorization (a TAR, a PA request),
+    with documented improvement, or on a medical-necessity review. Without it, the limit is a cap."""
+
     visits: int = Field(ge=0, le=1000)
     per: Period
     extra_visits_with_improvement: int | None = Field(default=None, ge=1, le=1000)
+    more_with: MoreVisitsWith | None = None
     shared_with: list[NonEmpty] = Field(default_factory=list)
     note: str | None = None
 
@@ -176,6 +184,10 @@ class Version(Strict):
     provisions: list[Provision] = Field(default_factory=list)
     retired: bool = False
     published: date | None = None
+    # Provider rules that hold for every provision of this version, whatever the indication (e.g.
+    # Medicare cannot pay a licensed acupuncturist directly, for any diagnosis). A provision's own
+    # `providers` narrows them further.
+    providers: list[ProviderRule] | None = None
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -235,7 +247,7 @@ class Rule(Strict):
         return self
 
     def version_on(self, on: date) -> Version | None:
-        from .dataset import version_on
+        from .evidence import version_on
 
         return version_on(self, on)
 
@@ -322,6 +334,11 @@ class CitationOut(Out):
     title: str
     section: str
     retrieved: date
+    kind: str | None = Field(
+        default=None, description="primary (the issuer's own document), copy (on another site) or secondary"
+    )
+    issuer: str | None = Field(default=None, description="who issued the document (for a copy: the original's issuer)")
+    original_url: str | None = Field(default=None, description="a copy's original address, where known")
 
 
 class AspectResult(Out):
@@ -345,6 +362,7 @@ class LimitOut(Out):
     note: str | None = None
     remaining: int | None = None
     remaining_with_improvement: int | None = None
+    more_with: str | None = None
     source: str
 
 
@@ -375,6 +393,20 @@ class AppliedRule(Out):
     reason: str
     citations: list[CitationOut]
     last_verified: date
+    effective_basis: str | None = Field(
+        default=None,
+        description="sourced (a source states the version's start) or evidenced_from (start unknown)",
+    )
+    evidence_from: date | None = Field(default=None, description="first date the evidence shows the version in force")
+    evidence_until: date | None = Field(
+        default=None, description="last date the evidence shows the version in force; null while current"
+    )
+    extrapolated: bool = Field(
+        default=False, description="the date of service lies outside the span the evidence covers"
+    )
+    secondary_only: bool = Field(
+        default=False, description="every citation of the version is a secondary report, none the issuer's"
+    )
 
 
 class TraceEntry(Out):
@@ -389,6 +421,16 @@ class Freshness(Out):
     age_days: int | None
     stale: bool
     stale_after_days: int = 365
+
+
+class Evidence(Out):
+    """How far the evidence behind the whole answer reaches in time."""
+
+    extrapolated: bool = Field(
+        description="true when the answer assumes a rule held on a date its evidence does not reach"
+    )
+    earliest: date | None = Field(description="the first date on which all the applied rules are evidenced")
+    latest: date | None = Field(description="the last such date; null when the evidence runs to the present")
 
 
 class Determination(Out):
@@ -412,8 +454,12 @@ class Determination(Out):
     rules_applied: list[AppliedRule]
     trace: list[TraceEntry]
     freshness: Freshness
+    evidence: Evidence
     missing: list[str]
     warnings: list[str]
+    ignored: list[str] = Field(
+        default_factory=list, description="query fields that do not change the answer for this coverage"
+    )
 
     def citations(self) -> list[CitationOut]:
         seen: dict[str, CitationOut] = {}

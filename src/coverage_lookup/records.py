@@ -22,6 +22,9 @@ class CitationOut:
     title: str
     section: str
     retrieved: date
+    kind: str | None = None
+    issuer: str | None = None
+    original_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +52,7 @@ class LimitOut:
     note: str | None = None
     remaining: int | None = None
     remaining_with_improvement: int | None = None
+    more_with: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +85,11 @@ class AppliedRule:
     reason: str
     citations: list[CitationOut]
     last_verified: date
+    effective_basis: str | None = None
+    evidence_from: date | None = None
+    evidence_until: date | None = None
+    extrapolated: bool = False
+    secondary_only: bool = False
 
 
 @dataclass(slots=True)
@@ -97,6 +106,13 @@ class Freshness:
     age_days: int | None
     stale: bool
     stale_after_days: int = 365
+
+
+@dataclass(slots=True)
+class Evidence:
+    extrapolated: bool
+    earliest: date | None
+    latest: date | None
 
 
 @dataclass(slots=True)
@@ -121,5 +137,7 @@ class Determination:
     rules_applied: list[AppliedRule]
     trace: list[TraceEntry]
     freshness: Freshness
+    evidence: Evidence
     missing: list[str]
     warnings: list[str]
+    ignored: list[str] = field(default_factory=list)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from .dataset import Dataset, LoadedRule, version_on
+from .dataset import Dataset, LoadedRule
+from .evidence import version_on
 from .states import state_codes
 
 # Program name (CLI/JSON) -> the data layer that holds it.

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..dataset import Dataset, version_on
+from ..dataset import Dataset
+from ..evidence import version_on
 from .extractors import EXTRACTORS, CandidateFacts, StructureChanged, extract
 from .fetch import Fetcher, FetchPolicy, FetchResult
 from .normalize import NormalizeError, content_hash, normalize

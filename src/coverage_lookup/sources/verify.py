@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from ..dataset import load_dataset, version_on
+from ..dataset import load_dataset
+from ..evidence import version_on
 from ..errors import DataError, InputError
 from .store import atomic_write
 
