@@ -6,13 +6,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from coverage_lookup.curation.quality import quality, render
 from coverage_lookup.dataset import Dataset, load_dataset
+from coverage_lookup.render import citation_label
 from coverage_lookup.registry import PROGRAMS, counts, state_statuses
 from coverage_lookup.states import state_name
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DOC = ROOT / "docs" / "rules.md"
 STATES_DOC = ROOT / "docs" / "states.md"
+QUALITY_DOC = ROOT / "docs" / "quality.md"
 PROGRAM_LABELS = {
     "medicaid": "Medicaid (adults)",
     "state_law": "State insurance law",
@@ -78,16 +81,26 @@ def render_rules(ds: Dataset) -> str:
         out.append(f"### `{rid}`")
         out.append("")
         for v in lr.rule.versions:
-            out.append(f"- **from {v.effective.isoformat()}**: {v.summary}")
+            basis = "start unknown, evidenced from" if v.effective_basis == "evidenced_from" else "from"
+            out.append(f"- **{basis} {v.effective.isoformat()}**: {v.summary}")
             for c in v.citations:
-                out.append(f"    - [{c.title}]({c.url}) — {c.section} (retrieved {c.retrieved.isoformat()})")
+                out.append(
+                    f"    - [{citation_label(c)}]({c.url}) — {c.section} (retrieved {c.retrieved.isoformat()})"
+                )
         out.append("")
     return "\n".join(out)
 
 
 def main() -> int:
     ds = load_dataset(ROOT / "data", use_cache=False)
-    docs = {RULES_DOC: render_rules(ds), STATES_DOC: render_states(ds)}
+    # The quality page is dated by the data (its newest last_verified), not the clock, so it changes
+    # only when the data does.
+    as_of = max(v.last_verified for lr in ds.rules.values() for v in lr.rule.versions)
+    docs = {
+        RULES_DOC: render_rules(ds),
+        STATES_DOC: render_states(ds),
+        QUALITY_DOC: render(quality(ds, as_of)),
+    }
     stale = False
     for target, text in docs.items():
         if "--check" in sys.argv:

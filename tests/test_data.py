@@ -70,6 +70,8 @@ rules:
       coverage: [tricare]
     versions:
       - effective: 2020-01-01
+        effective_basis: sourced
+        effective_note: the policy's stated effective date
         last_verified: 2026-11-01
         summary: test
         citations:
@@ -77,6 +79,8 @@ rules:
             title: Example policy
             section: section 1
             retrieved: 2026-11-01
+            kind: primary
+            issuer: Example Agency
         provisions:
           - id: all
             outcome: not_covered

@@ -56,10 +56,12 @@ rules:
     scope: {coverage: [medicaid]}
     versions:
       - effective: 2014-01-01
+        effective_basis: evidenced_from
+        effective_note: the manual's own date
         last_verified: 2026-11-29
         summary: not established
         citations:
-          - {url: "https://example.org/wy", title: WY manual, section: index, retrieved: 2026-11-29}
+          - {url: "https://example.org/wy", title: WY manual, section: index, retrieved: 2026-11-29, kind: primary, issuer: Wyoming}
         provisions:
           - id: unknown
             outcome: unknown
@@ -72,10 +74,12 @@ rules:
     scope: {coverage: [workers_comp]}
     versions:
       - effective: 2014-01-01
+        effective_basis: evidenced_from
+        effective_note: the manual's own date
         last_verified: 2026-11-29
         summary: not covered
         citations:
-          - {url: "https://example.org/wy-wc", title: WY WC rules, section: ch. 9, retrieved: 2026-11-29}
+          - {url: "https://example.org/wy-wc", title: WY WC rules, section: ch. 9, retrieved: 2026-11-29, kind: primary, issuer: Wyoming}
         provisions:
           - {id: none, outcome: not_covered, summary: not in the fee schedule}
 """,

@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     _query_options(sub.add_parser("explain", help="show every rule considered for a question"))
     v = sub.add_parser("validate", help="check the whole dataset; non-zero exit on any problem")
     v.add_argument("--data-dir", help="data directory (default: the packaged or repository data/)")
+    v.add_argument(
+        "--quality",
+        action="store_true",
+        help="also report evidence quality: date bases, citation kinds, secondary-only and stale rules, unknowns",
+    )
+    v.add_argument("--json", action="store_true", help="with --quality: print the report as one JSON object")
     r = sub.add_parser("rules", help="list rules with their sources and freshness")
     r.add_argument("--json", action="store_true")
     py = sub.add_parser("payers", help="payers in the dataset: their policies and dated versions")

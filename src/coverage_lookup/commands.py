@@ -22,10 +22,25 @@ def validate(args: argparse.Namespace) -> int:
 
     ds = load_dataset(Path(args.data_dir) if args.data_dir else None, use_cache=False)
     versions = sum(len(r.rule.versions) for r in ds.rules.values())
-    print(
+    summary = (
         f"ok: {len(ds.files)} rule files, {len(ds.rules)} rules, {versions} dated versions, "
         f"{len(ds.conditions)} condition sets, {len(ds.code_history)} tracked code changes"
     )
+    if not getattr(args, "quality", False):
+        print(summary)
+        return 0
+    import json
+    from datetime import date
+
+    from .curation.quality import quality, render
+
+    report = quality(ds, date.today())
+    if args.json:
+        print(json.dumps(report.json(), indent=2))
+    else:
+        print(summary)
+        print()
+        print(render(report))
     return 0
 
 

@@ -306,7 +306,9 @@ MORE_WITH_KIND = {
 }
 
 
-def _apply_provision(loaded: LoadedRule, found: Pick, prov: Provision, q: NormalizedQuery, spec: int) -> RuleResult:
+def _apply_provision(
+    loaded: LoadedRule, found: Pick, prov: Provision, q: NormalizedQuery, spec: int
+) -> RuleResult:
     version = found.version
     outcome: str = prov.outcome
     reason = prov.summary
@@ -372,14 +374,16 @@ def _apply_provision(loaded: LoadedRule, found: Pick, prov: Provision, q: Normal
                         f"{q.visits_used} visits used reaches the limit of {cap} {period}; "
                         f"{MORE_WITH_TEXT[lim.more_with]}. {reason}"
                     )
-                    reqs.append(
-                        RequirementOut(
-                            kind=MORE_WITH_KIND[lim.more_with],
-                            text=f"past visit {cap} {period}: {MORE_WITH_TEXT[lim.more_with]}"
-                            + (f" ({lim.note})" if lim.note else ""),
-                            source=loaded.id,
+                    kind = MORE_WITH_KIND[lim.more_with]
+                    if not any(r.kind == kind for r in reqs):  # the data may already say how
+                        reqs.append(
+                            RequirementOut(
+                                kind=kind,
+                                text=f"past visit {cap} {period}: {MORE_WITH_TEXT[lim.more_with]}"
+                                + (f" ({lim.note})" if lim.note else ""),
+                                source=loaded.id,
+                            )
                         )
-                    )
                 else:
                     outcome = "not_covered"
                     cap_text = f"{lim.visits} {period}" + (
@@ -389,7 +393,9 @@ def _apply_provision(loaded: LoadedRule, found: Pick, prov: Provision, q: Normal
         limits.append(out)
     if prov.unknown is not None and outcome == "unknown":
         reason = f"{reason} Not established: {prov.unknown.missing}"
-    return RuleResult(loaded, version, found, prov, outcome, reason, (_scope_rank(loaded), spec), reqs, limits)
+    return RuleResult(
+        loaded, version, found, prov, outcome, reason, (_scope_rank(loaded), spec), reqs, limits
+    )
 
 
 def _applied(r: RuleResult) -> AppliedRule:

@@ -65,14 +65,12 @@ class Citation(Strict):
     title: NonEmpty
     section: NonEmpty
     retrieved: date
-    kind: CitationKind | None = None
-    issuer: NonEmpty | None = None
+    kind: CitationKind
+    issuer: NonEmpty
     original_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Citation:
-        if self.kind is not None and self.issuer is None:
-            raise ValueError("a citation with a 'kind' needs an 'issuer' (who issued the document)")
         if self.original_url is not None and self.kind != "copy":
             raise ValueError("'original_url' belongs to a citation of kind 'copy'")
         return self
@@ -175,8 +173,8 @@ class Version(Strict):
     """
 
     effective: date
-    effective_basis: DateBasis | None = None
-    effective_note: NonEmpty | None = None
+    effective_basis: DateBasis
+    effective_note: NonEmpty
     evidenced_until: date | None = None
     last_verified: date
     summary: NonEmpty
@@ -194,10 +192,6 @@ class Version(Strict):
     def _provisions_unless_retired(self) -> Version:
         if not self.retired and not self.provisions:
             raise ValueError("a version needs at least one provision (or 'retired: true' to end the rule)")
-        if self.effective_basis is not None and self.effective_note is None:
-            raise ValueError(
-                "a version with 'effective_basis' needs an 'effective_note' saying where the date comes from"
-            )
         if self.evidenced_until is not None and self.evidenced_until < self.effective:
             raise ValueError("'evidenced_until' cannot be earlier than 'effective'")
         ids = [p.id for p in self.provisions]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Protocol
 
+from .evidence import describe_span
 from .records import Determination
 from .vocab import COVERAGE_LABELS, PROCEDURES
 
@@ -13,6 +15,37 @@ WIDTH = 88
 
 def _wrap(text: str, indent: str = "  ", width: int = WIDTH) -> str:
     return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def host(url: str) -> str:
+    """'https://www.example.org/a/b' -> 'example.org'."""
+    rest = url.split("://", 1)[-1]
+    name = rest.split("/", 1)[0].split("@")[-1].split(":")[0].lower()
+    return name[4:] if name.startswith("www.") else name
+
+
+class CitationLike(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def issuer(self) -> str | None: ...
+
+
+def citation_label(c: CitationLike) -> str:
+    """Who issued the document first, then where it was read: never a bare mirror domain.
+
+    'Aetna: Clinical Policy Bulletin 0135 — copy at vdocuments.mx'; 'Acupuncture Today (secondary
+    report): ...'."""
+    issuer = c.issuer or host(c.url)
+    if c.kind == "copy":
+        return f"{issuer}: {c.title} — copy at {host(c.url)}"
+    if c.kind == "secondary":
+        return f"{issuer} (secondary report): {c.title}"
+    return f"{issuer}: {c.title}"
 
 
 def card(d: Determination) -> str:
@@ -80,13 +113,28 @@ def card(d: Determination) -> str:
     lines.append("")
     lines.append("Sources:")
     for rule in d.rules_applied:
-        lines.append(f"  {rule.id} — {rule.title} (version of {rule.version_effective.isoformat()})")
+        basis = {
+            "sourced": "in force from",
+            "evidenced_from": "start unknown; evidenced from",
+        }.get(rule.effective_basis or "", "version of")
+        lines.append(_wrap(f"{rule.id} — {rule.title} ({basis} {rule.version_effective.isoformat()})"))
+        if rule.secondary_only:
+            lines.append(_wrap("[rests only on secondary reports, not on the issuer's own document]", "    "))
         for c in rule.citations:
             lines.append(
-                _wrap(f"· {c.title}, {c.section} <{c.url}> (retrieved {c.retrieved.isoformat()})", "    ")
+                _wrap(
+                    f"· {citation_label(c)}, {c.section} <{c.url}> (retrieved {c.retrieved.isoformat()})",
+                    "    ",
+                )
             )
     if not d.rules_applied:
         lines.append("  none — no researched rule applies")
+    e = d.evidence
+    if e.earliest is not None:
+        line = f"Evidence: {describe_span(e.earliest, e.latest)}"
+        if e.extrapolated:
+            line += f" — EXTRAPOLATED: it does not reach {d.service_date.isoformat()} (see the warning)"
+        lines.append(_wrap(line, ""))
     f = d.freshness
     if f.oldest_verified:
         stale = " — STALE, re-verify before relying on it" if f.stale else ""
