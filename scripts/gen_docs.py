@@ -8,8 +8,8 @@ from pathlib import Path
 
 from coverage_lookup.curation.quality import quality, render
 from coverage_lookup.dataset import Dataset, load_dataset
-from coverage_lookup.render import citation_label
 from coverage_lookup.registry import PROGRAMS, counts, state_statuses
+from coverage_lookup.render import citation_label
 from coverage_lookup.states import state_name
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,7 +31,9 @@ def main(paths: list[str]) -> int:
         for key, rule in (doc.get("rules") or {}).items():
             for i, version in enumerate(rule.get("versions", [])):
                 if "effective_basis" not in version:
-                    problems.append(f"{path}: rules.{key}.versions[{i}] ({version.get('effective')}): no effective_basis")
+                    problems.append(
+                        f"{path}: rules.{key}.versions[{i}] ({version.get('effective')}): no effective_basis"
+                    )
         problems += _citations(doc, path)
     print("\n".join(problems) or "all versions have a basis and all citations a kind")
     return 1 if problems else 0

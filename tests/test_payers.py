@@ -97,17 +97,23 @@ def test_cigna_unread_revision_falls_back_to_the_payerless_answer() -> None:
     with a note in the user's words that Cigna's policy does not establish it."""
     before = ask("cigna", "chronic low back pain", "2023-04-14")
     after = ask("cigna", "chronic low back pain", "2023-04-15")
-    without = check(coverage="large_group", condition="chronic low back pain", service_date="2023-04-15", today=TODAY)
+    without = check(
+        coverage="large_group", condition="chronic low back pain", service_date="2023-04-15", today=TODAY
+    )
     assert before.medical_necessity.status == "covered"
     assert "cigna.acupuncture_policy" in before.medical_necessity.decided_by
     assert after.medical_necessity.status == without.medical_necessity.status == "conditional"
     assert after.medical_necessity.decided_by == []
-    assert any(m.startswith("Cigna's medical policy for acupuncture does not establish this") for m in after.missing)
+    assert any(
+        m.startswith("Cigna's medical policy for acupuncture does not establish this") for m in after.missing
+    )
 
 
 def test_unresearched_payer_policy_is_never_less_decided_than_no_payer() -> None:
     d = ask("unitedhealthcare", "chronic low back pain", "2024-03-01")
-    without = check(coverage="large_group", condition="chronic low back pain", service_date="2024-03-01", today=TODAY)
+    without = check(
+        coverage="large_group", condition="chronic low back pain", service_date="2024-03-01", today=TODAY
+    )
     assert d.status == without.status == "conditional"
     assert any("UnitedHealthcare" in m for m in d.missing)
     assert not any("unitedhealthcare." in m for m in d.missing)  # no internal ids in the note

@@ -13,7 +13,7 @@ from coverage_lookup.api import parse_date
 from coverage_lookup.codes import normalize_icd
 from coverage_lookup.errors import InputError
 from coverage_lookup.vocab import COVERAGE_TYPES, PROCEDURES, PROVIDER_TYPES, STATUSES
-from tests.conftest import TODAY
+from tests.conftest import DATA, TODAY
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -101,3 +101,56 @@ def test_dates_parse_or_raise_input_error(raw: str) -> None:
         assert exc.field == "service_date"
     else:
         assert parsed.isoformat() == raw.strip()
+
+
+# Any Python value a caller might pass: the API must answer or raise InputError, nothing else.
+anything = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
+    st.binary(max_size=8),
+    st.lists(st.one_of(st.text(max_size=8), st.integers()), max_size=3),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sets(st.integers(), max_size=2),
+    st.decimals(allow_nan=True),
+    st.fractions(),
+    st.complex_numbers(),
+    st.builds(object),
+)
+
+
+VALID: dict[str, list[Any]] = {
+    "coverage": list(COVERAGE_TYPES),
+    "state": [None, "CA", "TX", 6],
+    "payer": [None, "aetna", "Kaiser"],
+    "plan_id": [None, "fep_blue_focus", 12345],
+    "diagnosis": [None, "M54.50", ["M54.41", "M54.50"], "M54.50; M54.41"],
+    "procedure": ["97810", 97813],
+    "provider": ["physician", "licensed_acupuncturist"],
+    "service_date": [None, "2024-03-01", date(2021, 3, 1)],
+    "visits_used": [None, 0, 12, 30.0],
+    "condition": [None, "sciatica", "chronic low back pain"],
+    "age": [None, 10, 70],
+    "data_dir": [None, str(DATA)],
+}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), target=st.sampled_from(sorted(VALID)))
+def test_only_input_error_escapes_the_api(data: st.DataObject, target: str) -> None:
+    """One parameter gets an arbitrary Python value, the others valid ones: the API answers or raises
+    InputError naming that parameter (or a field the valid values combine badly in), never anything else."""
+    kw = {name: data.draw(st.sampled_from(values), label=name) for name, values in VALID.items()}
+    kw[target] = data.draw(anything, label=f"{target} (arbitrary)")
+    try:
+        d = check(today=TODAY, **kw)
+    except InputError as exc:
+        assert exc.field in kw, exc.field
+        assert len(str(exc)) < 1200
+        return
+    assert d.status in STATUSES

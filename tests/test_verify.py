@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from coverage_lookup.dataset import load_dataset
-from coverage_lookup.evidence import version_on
 from coverage_lookup.errors import InputError
+from coverage_lookup.evidence import version_on
 from coverage_lookup.sources.verify import stamp
 from tests.conftest import TODAY
 

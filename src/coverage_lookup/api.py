@@ -261,9 +261,17 @@ def _data_dir(value: object) -> Path | None:
     if _missing(value):
         return None
     if isinstance(value, str | Path):
-        path = Path(value)
-        if not path.is_dir():
-            raise InputError("data_dir", value, "give an existing folder holding the data files (like data/)")
+        try:
+            path = Path(value)
+            usable = path.is_dir() and (path / "conditions.yaml").is_file()
+        except (OSError, ValueError):  # e.g. a NUL byte or a name too long for the file system
+            usable = False
+        if not usable:
+            raise InputError(
+                "data_dir",
+                value,
+                "give an existing data folder (like the project's data/, with conditions.yaml)",
+            )
         return path
     raise InputError("data_dir", value, "give a folder path as text or a pathlib.Path")
 
@@ -289,7 +297,9 @@ def determine(
     The CLI uses it so that a cold check never imports pydantic's model machinery."""
     today_value = _as_date("today", today)
     today = today_value if isinstance(today_value, date) else parse_date(today_value, "today")
-    coverage_text = _text("coverage", coverage, hint=f"give a coverage type as text; {one_of(COVERAGE_TYPES)}")
+    coverage_text = _text(
+        "coverage", coverage, hint=f"give a coverage type as text; {one_of(COVERAGE_TYPES)}"
+    )
     if coverage_text is None:
         raise InputError("coverage", coverage, one_of(COVERAGE_TYPES))
     cov = normalize_coverage(coverage_text)

@@ -28,7 +28,7 @@ from .states import state_codes
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from .models import CodeChange, ConditionSet, Rule, RuleFile, Version
+    from .models import CodeChange, ConditionSet, Rule, RuleFile
 
 CACHE_FORMAT = 3
 CONDITIONS_FILE = "conditions.yaml"

@@ -174,9 +174,9 @@ def _query_conditions(ds: Dataset, q: NormalizedQuery) -> set[str] | None:
     """Condition-set names the query's indication belongs to; None when no indication was given."""
     if q.condition == OTHER_INDICATION:
         return set()
-    if q.condition:
+    if q.condition and not q.diagnoses:
         return {q.condition}
-    if q.diagnoses:
+    if q.diagnoses:  # the diagnosis decides; a condition given with it only labels it
         names: set[str] = set()
         for dx in q.diagnoses:
             names.update(ds.conditions_of(dx.code))
@@ -283,7 +283,7 @@ def _provider_exclusion(
     if entry is not None and entry.may_bill:
         return None
     allowed = [t for t, p in listed.items() if p.may_bill]
-    new_outcome = entry.when_excluded if entry is not None else "not_covered"
+    new_outcome: str = entry.when_excluded if entry is not None else "not_covered"
     if STRICTNESS[new_outcome] < STRICTNESS[outcome] and outcome != "unknown":
         new_outcome = outcome
     why = (
@@ -569,7 +569,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     conds = _query_conditions(ds, q)
     if conds is None:
         return _overview(ds, q, today)
-    if len(q.diagnoses) > 1 and not q.condition:
+    if len(q.diagnoses) > 1:
         return _per_diagnosis(ds, q, today)
     plan = LAYER_PLANS[q.coverage]
     layers_in_plan = {s.layer for s in plan}
@@ -763,7 +763,7 @@ def _ignored_warning(q: NormalizedQuery, ignored: list[str]) -> list[str]:
 def _indication_label(ds: Dataset, q: NormalizedQuery, conds: set[str]) -> str:
     if q.condition == OTHER_INDICATION:
         return "any other indication"
-    if q.condition:
+    if q.condition and not q.diagnoses:
         return ds.conditions[q.condition].label.lower()
     codes = ", ".join(d.display for d in q.diagnoses)
     if conds:

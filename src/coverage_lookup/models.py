@@ -331,7 +331,9 @@ class CitationOut(Out):
     kind: str | None = Field(
         default=None, description="primary (the issuer's own document), copy (on another site) or secondary"
     )
-    issuer: str | None = Field(default=None, description="who issued the document (for a copy: the original's issuer)")
+    issuer: str | None = Field(
+        default=None, description="who issued the document (for a copy: the original's issuer)"
+    )
     original_url: str | None = Field(default=None, description="a copy's original address, where known")
 
 
@@ -391,7 +393,9 @@ class AppliedRule(Out):
         default=None,
         description="sourced (a source states the version's start) or evidenced_from (start unknown)",
     )
-    evidence_from: date | None = Field(default=None, description="first date the evidence shows the version in force")
+    evidence_from: date | None = Field(
+        default=None, description="first date the evidence shows the version in force"
+    )
     evidence_until: date | None = Field(
         default=None, description="last date the evidence shows the version in force; null while current"
     )

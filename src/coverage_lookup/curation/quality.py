@@ -68,9 +68,9 @@ def quality(ds: Dataset, today: date) -> QualityReport:
             successor = rule_versions[i + 1] if i + 1 < len(rule_versions) else None
             # A window is a span of dates answered with this version that its evidence does not reach:
             # before an unknown start, or between its evidence and an unsourced successor.
-            if v.effective_basis != "sourced" and (i == 0 or v.effective_basis is None):
-                windows += 1
-            elif successor is not None and successor.effective_basis != "sourced":
+            if (v.effective_basis != "sourced" and (i == 0 or v.effective_basis is None)) or (
+                successor is not None and successor.effective_basis != "sourced"
+            ):
                 windows += 1
         if any(all(c.kind == "secondary" for c in v.citations) for v in rule_versions):
             secondary_only.append(rid)
@@ -81,7 +81,7 @@ def quality(ds: Dataset, today: date) -> QualityReport:
             stale.append(rid)
         if current.provisions and all(p.outcome == "unknown" for p in current.provisions):
             unknown[lr.rule.layer] += 1
-    citations = Counter({kind: 0 for kind in (*CITATION_KINDS, "unclassified")})
+    citations = Counter(dict.fromkeys((*CITATION_KINDS, "unclassified"), 0))
     issuers = Counter[str]()
     for c in _all_citations(ds):
         citations[c.kind or "unclassified"] += 1

@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from ..dataset import load_dataset
-from ..evidence import version_on
 from ..errors import DataError, InputError
+from ..evidence import version_on
 from .store import atomic_write
 
 
