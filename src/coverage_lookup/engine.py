@@ -795,11 +795,15 @@ def _summary(
     head = f"{STATUS_WORDS[status]}: {label}{where}, {what} for {ind} on {q.service_date.isoformat()}"
     # Every aspect at the final status says why, benefit first: the decisive fact may sit in either.
     deciding = [a.summary for a in (benefit, necessity) if a.status == status] or [necessity.summary]
-    return f"{head} — " + " ".join(_sentence(x) for x in dict.fromkeys(deciding))
+    parts = list(dict.fromkeys(deciding))
+    return f"{head} — " + " ".join([_sentence(parts[0], capitalise=False), *map(_sentence, parts[1:])])
 
 
-def _sentence(text: str) -> str:
+def _sentence(text: str, capitalise: bool = True) -> str:
+    """A reason as a sentence of its own: capitalised (unless it continues the head), with a full stop."""
     text = text.strip()
+    if capitalise:
+        text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
