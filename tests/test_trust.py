@@ -638,3 +638,29 @@ def test_quality_counts_on_synthetic_data(tmp_path: Path) -> None:
     shared += [c for change in ds.code_history for c in change.citations]
     for kind, in_rule in (("secondary", 1), ("primary", 1), ("copy", 0)):
         assert report.citations[kind] == in_rule + sum(c.kind == kind for c in shared), kind
+
+
+def test_no_ehb_rule_is_extrapolated_before_the_ehb_requirement_began() -> None:
+    """An EHB version evidenced only from 2026 answers 2015 (extrapolated) but never 2012: the
+    benchmark requirement itself began with plan year 2014."""
+    ds = load_dataset(DATA, today=TODAY)
+    late = sorted(
+        lr.state
+        for lr in ds.rules.values()
+        if lr.rule.layer == "ehb_benchmark"
+        and lr.state
+        and lr.rule.versions[0].effective_basis == "evidenced_from"
+        and lr.rule.versions[0].effective.year > 2014
+    )
+    assert late, "expected at least one EHB rule evidenced only after 2014"
+    state = late[0]
+    rid = f"{state.lower()}.ehb_benchmark"
+    before = ask(
+        coverage="individual", state=state, condition="chronic low back pain", service_date="2012-06-01"
+    )
+    entry = next(t for t in before.trace if t.rule == rid)
+    assert entry.decision == "skipped" and "2014-01-01" in entry.reason
+    after = ask(
+        coverage="individual", state=state, condition="chronic low back pain", service_date="2015-06-01"
+    )
+    assert not any(t.rule == rid and t.decision == "skipped" and "2014" in t.reason for t in after.trace)

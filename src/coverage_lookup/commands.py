@@ -63,21 +63,33 @@ def rules(args: argparse.Namespace) -> int:
                 "state": lr.state,
                 "payer": lr.payer,
                 "versions": [v.effective.isoformat() for v in lr.rule.versions],
+                "effective_bases": [v.effective_basis for v in lr.rule.versions],
                 "last_verified": latest.last_verified.isoformat(),
                 "age_days": (today - latest.last_verified).days,
                 "sources": [c.url for c in latest.citations],
+                "citations": [
+                    {"url": c.url, "title": c.title, "kind": c.kind, "issuer": c.issuer}
+                    for c in latest.citations
+                ],
                 "file": lr.file,
             }
         )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    for row in rows:
-        stale = " STALE" if row["age_days"] > 365 else ""  # type: ignore[operator]
-        print(f"{row['id']}  [{row['layer']}]  {row['title']}")
-        print(f"    versions: {', '.join(row['versions'])}  ·  verified {row['last_verified']}{stale}")  # type: ignore[arg-type]
-        for url in row["sources"]:  # type: ignore[union-attr]
-            print(f"    {url}")
+    from .render import citation_label
+
+    for rid, lr in sorted(ds.rules.items()):
+        latest = lr.rule.versions[-1]
+        stale = " STALE" if (today - latest.last_verified).days > 365 else ""
+        dated = ", ".join(
+            v.effective.isoformat() + ("" if v.effective_basis == "sourced" else " (evidenced from)")
+            for v in lr.rule.versions
+        )
+        print(f"{rid}  [{lr.rule.layer}]  {lr.rule.title}")
+        print(f"    versions: {dated}  ·  verified {latest.last_verified.isoformat()}{stale}")
+        for c in latest.citations:
+            print(f"    {citation_label(c)} <{c.url}>")
     return 0
 
 

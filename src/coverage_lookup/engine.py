@@ -100,6 +100,15 @@ LAYER_PLANS: dict[str, tuple[LayerSpec, ...]] = {
     "workers_comp": (LayerSpec("workers_comp", "decide", needs="state"),),
 }
 
+# Layers that did not exist before a date fixed by law: no rule of theirs is extrapolated back past it.
+LAYER_BEGINS: dict[str, tuple[date, str]] = {
+    "ehb_benchmark": (
+        date(2014, 1, 1),
+        "the essential-health-benefit requirement applies to plan years from 2014-01-01 (ACA section "
+        "1302, 45 CFR 156.100); there was no EHB benchmark before",
+    ),
+}
+
 # Which aspects a layer can speak to when the coverage has separate benefit and necessity sources.
 BENEFIT_LAYERS = {"plan", "state_law", "ehb_benchmark"}
 NECESSITY_LAYERS = {"payer_policy"}
@@ -231,6 +240,10 @@ def _evaluate_rule(
                 reason=f"covers procedures {', '.join(rule.scope.procedures)}, not {q.procedure}",
             )
         )
+        return None
+    floor = LAYER_BEGINS.get(layer)
+    if floor is not None and q.service_date < floor[0]:
+        trace.append(TraceEntry(rule=loaded.id, layer=layer, decision="skipped", reason=floor[1]))
         return None
     found = pick(rule, q.service_date)
     if found is None:
@@ -611,12 +624,14 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
         if r not in used:
             used.append(r)
     for r in used:
+        span = describe_span(r.pick.earliest, r.pick.latest)
         trace.append(
             TraceEntry(
                 rule=r.loaded.id,
                 layer=r.loaded.rule.layer,
                 decision="applied",
-                reason=f"{r.outcome}: {r.reason}",
+                reason=f"{r.outcome}: {r.reason}"
+                + (f" [extrapolated: this version's evidence runs {span}]" if r.pick.extrapolated else ""),
             )
         )
     for results in by_layer.values():
