@@ -99,7 +99,7 @@ def main() -> int:
     docs = {
         RULES_DOC: render_rules(ds),
         STATES_DOC: render_states(ds),
-        QUALITY_DOC: render(quality(ds, as_of)),
+        QUALITY_DOC: render(quality(ds, as_of), for_docs=True),
     }
     stale = False
     for target, text in docs.items():

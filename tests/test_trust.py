@@ -664,3 +664,20 @@ def test_no_ehb_rule_is_extrapolated_before_the_ehb_requirement_began() -> None:
         coverage="individual", state=state, condition="chronic low back pain", service_date="2015-06-01"
     )
     assert not any(t.rule == rid and t.decision == "skipped" and "2014" in t.reason for t in after.trace)
+
+
+def test_cli_diagnoses_separated_like_a_clerk_types_them() -> None:
+    r = cli(
+        "check",
+        "--coverage",
+        "medicare",
+        "--dx",
+        "M54.50;M54.41",
+        "--provider",
+        "physician",
+        "--date",
+        "2024-03-01",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    assert [d["code"] for d in json.loads(r.stdout)["diagnoses"]] == ["M54.50", "M54.41"]

@@ -347,7 +347,7 @@ def determine(
         for raw in diagnosis:
             if not isinstance(raw, str):
                 raise InputError("diagnosis", raw, "give each ICD-10-CM code as a string, e.g. 'M54.50'")
-        codes = [c for c in diagnosis if c.strip()]
+        codes = [c for raw in diagnosis for c in re.split(r"[,;\s]+", raw) if c]
     statuses: list[IcdStatus] = []
     if codes:
         if on < ICD10_START:

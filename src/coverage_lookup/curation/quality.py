@@ -98,17 +98,20 @@ def quality(ds: Dataset, today: date) -> QualityReport:
     )
 
 
-def render(report: QualityReport) -> str:
-    """The report as Markdown (the CLI's text output and docs/quality.md)."""
+def render(report: QualityReport, for_docs: bool = False) -> str:
+    """The report as Markdown (the CLI's text output; ``for_docs``: docs/quality.md)."""
     v, c = report.versions, report.citations
     total_v = sum(v.values())
     total_c = sum(c.values())
-    lines = [
-        "# Evidence quality",
-        "",
+    generated = [
         "Generated from `data/` by `scripts/gen_docs.py` (also `coverage-lookup validate --quality`) — "
         "do not edit by hand; a test fails when it is stale.",
         "",
+    ]
+    lines = [
+        "# Evidence quality",
+        "",
+        *(generated if for_docs else []),
         f"As of {report.as_of.isoformat()}: {total_v} dated versions, {total_c} citations.",
         "",
         "## How each version's start is known",
