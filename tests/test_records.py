@@ -67,7 +67,7 @@ def test_cached_dataset_answers_like_the_fresh_one(
     assert isinstance(some_rule, Plain) is use_cache
     answers = []
     for ds in (fresh, other):
-        monkeypatch.setattr(api, "_datasets", {(None, TODAY): ds})
+        monkeypatch.setattr(api, "_datasets", {None: ds})
         answers.append([dataclasses.asdict(api.determine(**q, today=TODAY)) for q in QUERIES])
     assert answers[0] == answers[1]
 

@@ -21,15 +21,19 @@ if TYPE_CHECKING:
     from .models import Determination, Query
 
 _PLAN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-_datasets: dict[tuple[Path | None, date], Dataset] = {}
+MAX_DIAGNOSES = 12
+_datasets: dict[Path | None, Dataset] = {}
+_MEMO_SIZE = 4  # data directories kept loaded in one process
 
 
-def get_dataset(data_dir: Path | None = None, today: date | None = None) -> Dataset:
-    """The loaded dataset (memoised per data directory and day)."""
-    key = (data_dir, today or date.today())
-    if key not in _datasets:
-        _datasets[key] = load_dataset(data_dir, today=key[1])
-    return _datasets[key]
+def get_dataset(data_dir: Path | None = None) -> Dataset:
+    """The loaded dataset for the query path: memoised per data directory (at most a few), partial
+    when a rule file is broken (see :attr:`Dataset.unavailable`), independent of the date."""
+    if data_dir not in _datasets:
+        if len(_datasets) >= _MEMO_SIZE:
+            del _datasets[next(iter(_datasets))]
+        _datasets[data_dir] = load_dataset(data_dir, strict=False)
+    return _datasets[data_dir]
 
 
 def parse_date(value: date | str | None, field: str = "service_date", today: date | None = None) -> date:
@@ -131,6 +135,28 @@ _QUERY_ARGUMENTS = (
     "condition",
     "age",
 )
+
+
+def _unavailable_warnings(
+    ds: Dataset, state: str | None, payer_id: str | None, payer_known: bool, payer: str | None
+) -> list[str]:
+    """Say when a rule file that could bear on this question was left out of the load (broken)."""
+    out = []
+    for rel, problems in ds.unavailable.items():
+        folder, _, name = rel.rpartition("/")
+        stem = name.split(".", 1)[0]
+        if folder == "state_policies":
+            relevant = state is not None and stem.upper() == state
+        elif folder == "payers":
+            relevant = payer is not None and (payer_id == stem.lower() or not payer_known)
+        else:
+            relevant = True
+        if relevant:
+            out.append(
+                f"part of the dataset could not be read and is left out of this answer: data/{rel} "
+                f"({problems[0].removeprefix(rel + ': ')}); run coverage-lookup validate for every problem"
+            )
+    return out
 
 
 def _payer_name(ds: Dataset, payer_id: str) -> str:
@@ -327,7 +353,7 @@ def determine(
     condition = _text("condition", condition, hint="give a condition name, e.g. 'chronic low back pain'")
     directory = _data_dir(data_dir)
 
-    ds = get_dataset(directory, today)
+    ds = get_dataset(directory)
     warnings: list[str] = []
     payer_id: str | None = None
     payer_known = False
@@ -349,6 +375,18 @@ def determine(
                 raise InputError("diagnosis", raw, "give each ICD-10-CM code as a string, e.g. 'M54.50'")
         codes = [c for raw in diagnosis for c in re.split(r"[,;\s]+", raw) if c]
     statuses: list[IcdStatus] = []
+    # The same code twice is one diagnosis; a claim form holds at most 12 (CMS-1500 items 21A-21L).
+    unique: dict[str, str] = {}
+    for raw in codes:
+        unique.setdefault(raw.strip().upper().replace(".", ""), raw)
+    codes = list(unique.values())
+    if len(codes) > MAX_DIAGNOSES:
+        raise InputError(
+            "diagnosis",
+            ", ".join(codes),
+            f"a claim carries at most {MAX_DIAGNOSES} diagnosis codes (CMS-1500 items 21A-21L); "
+            f"{len(codes)} different codes were given — ask with the {MAX_DIAGNOSES} that matter",
+        )
     if codes:
         if on < ICD10_START:
             raise InputError(
@@ -420,7 +458,9 @@ def determine(
         service_date=on,
         visits_used=visits_used,
         age=age,
-        warnings=list(dict.fromkeys(warnings)),
+        warnings=list(
+            dict.fromkeys([*warnings, *_unavailable_warnings(ds, st, payer_id, payer_known, payer)])
+        ),
     )
     fields = evaluate(ds, nq, today)
     return records.Determination(

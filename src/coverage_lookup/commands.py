@@ -20,7 +20,9 @@ def validate(args: argparse.Namespace) -> int:
 
     from .dataset import load_dataset
 
-    ds = load_dataset(Path(args.data_dir) if args.data_dir else None, use_cache=False)
+    from datetime import date
+
+    ds = load_dataset(Path(args.data_dir) if args.data_dir else None, today=date.today(), use_cache=False)
     versions = sum(len(r.rule.versions) for r in ds.rules.values())
     summary = (
         f"ok: {len(ds.files)} rule files, {len(ds.rules)} rules, {versions} dated versions, "
@@ -30,7 +32,6 @@ def validate(args: argparse.Namespace) -> int:
         print(summary)
         return 0
     import json
-    from datetime import date
 
     from .curation.quality import quality, render
 

@@ -145,6 +145,8 @@ class NormalizedQuery:
     # Every diagnosis on the claim, for exclusions ("not associated with pregnancy") when the engine
     # evaluates one diagnosis at a time.
     context: list[IcdStatus] = field(default_factory=list)
+    # The condition sets of every diagnosis on the claim, worked out once per question.
+    context_conditions: frozenset[str] | None = None
 
 
 @dataclass
@@ -195,6 +197,8 @@ def _query_conditions(ds: Dataset, q: NormalizedQuery) -> set[str] | None:
 
 def _context_conditions(ds: Dataset, q: NormalizedQuery, conds: set[str] | None) -> set[str]:
     names = set(conds or set())
+    if q.context_conditions is not None:
+        return names | q.context_conditions
     for dx in q.context or q.diagnoses:
         names.update(ds.conditions_of(dx.code))
     return names
@@ -449,7 +453,9 @@ def _layer_winner(results: list[RuleResult], trace: list[TraceEntry]) -> list[Ru
     strictest = max(STRICTNESS[r.outcome] for r in top)
     winners = [r for r in top if STRICTNESS[r.outcome] == strictest]
     for r in results:
-        if r not in winners and not any(t.rule == r.loaded.id and t.decision == "outranked" for t in trace):
+        if all(r is not w for w in winners) and not any(
+            t.rule == r.loaded.id and t.decision == "outranked" for t in trace
+        ):
             trace.append(
                 TraceEntry(
                     rule=r.loaded.id,
@@ -594,7 +600,8 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     # for large groups) are still shown in the trace, with the reason they do not apply.
     unreachable = {layer for (cov, layer) in NOT_APPLICABLE if cov == q.coverage}
     if unreachable:
-        candidates += [r for r in ds.rules.values() if r.rule.layer in unreachable and r not in candidates]
+        have = {r.id for r in candidates}
+        candidates += [r for r in ds.rules.values() if r.rule.layer in unreachable and r.id not in have]
     for loaded in candidates:
         if not _in_scope(loaded, q):
             continue
@@ -621,7 +628,7 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
 
     used: list[RuleResult] = []
     for r in [*benefit.results, *necessity.results]:
-        if r not in used:
+        if all(r is not u for u in used):  # identity: comparing results field by field is costly
             used.append(r)
     for r in used:
         span = describe_span(r.pick.earliest, r.pick.latest)
@@ -636,7 +643,9 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
         )
     for results in by_layer.values():
         for r in results:
-            if r not in used and not any(t.rule == r.loaded.id and t.decision == "outranked" for t in trace):
+            if all(r is not u for u in used) and not any(
+                t.rule == r.loaded.id and t.decision == "outranked" for t in trace
+            ):
                 trace.append(
                     TraceEntry(
                         rule=r.loaded.id,
@@ -661,6 +670,12 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     ]
     missing = list(dict.fromkeys([*benefit.missing, *necessity.missing, *unknown_notes, *payer_notes]))
     summary = _summary(status, q, benefit, necessity, ds, conds)
+    newest = max((r.version.last_verified for r in used), default=None)
+    if newest is not None and newest > today:
+        warnings.append(
+            f"'today' ({today.isoformat()}) is earlier than the data's last verification "
+            f"({newest.isoformat()}); the answer uses the rules as recorded then"
+        )
     evidence = _evidence([r.pick for r in used])
     if evidence.extrapolated:
         warnings.append(_extrapolation_warning(evidence, q.service_date))
@@ -826,7 +841,7 @@ def _freshness(used: list[RuleResult], today: date) -> Freshness:
     if not used:
         return Freshness(oldest_verified=None, age_days=None, stale=False)
     oldest = min(r.version.last_verified for r in used)
-    age = (today - oldest).days
+    age = max((today - oldest).days, 0)  # a 'today' before the verification is not a negative age
     return Freshness(oldest_verified=oldest, age_days=age, stale=age > STALE_AFTER_DAYS)
 
 
@@ -933,7 +948,7 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
         "trace": trace,
         "freshness": Freshness(
             oldest_verified=oldest,
-            age_days=(today - oldest).days if oldest else None,
+            age_days=max((today - oldest).days, 0) if oldest else None,
             stale=bool(oldest and (today - oldest).days > STALE_AFTER_DAYS),
         ),
         "evidence": Evidence(
@@ -950,10 +965,16 @@ def _overview(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]
 def _per_diagnosis(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
     """Several diagnoses: a claim is supported if any one of them is (exclusions still see them all)."""
     answers = []
+    context = frozenset(name for dx in q.diagnoses for name in ds.conditions_of(dx.code))
     for dx in q.diagnoses:
-        sub = NormalizedQuery(**{**q.__dict__, "diagnoses": [dx], "context": list(q.diagnoses)})
+        sub = NormalizedQuery(
+            **{**q.__dict__, "diagnoses": [dx], "context": list(q.diagnoses), "context_conditions": context}
+        )
         answers.append((dx, evaluate(ds, sub, today)))
-    best_dx, best = max(answers, key=lambda a: (GENEROSITY[str(a[1]["status"])], -answers.index(a)))
+    # The most favourable diagnosis decides; on a tie, the first given.
+    best_dx, best = max(
+        ((dx, fields) for dx, fields in answers), key=lambda a: GENEROSITY[str(a[1]["status"])]
+    )
     trace = best["trace"]
     assert isinstance(trace, list)
     for dx, fields in answers:

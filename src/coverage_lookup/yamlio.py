@@ -48,10 +48,41 @@ _StrictLoader.yaml_implicit_resolvers = {
 
 
 def read_yaml(path: Path) -> Any:
+    return parse_yaml(path.read_bytes(), str(path))
+
+
+def parse_yaml(data: bytes, name: str) -> Any:
+    """Parse one data file's bytes strictly; ``name`` is how problems name the file."""
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        raise DataError([f"{path}: {' '.join(str(exc).split())}"]) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError([f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8"]) from None
+        raise DataError([f"{name}: not UTF-8 text ({exc.reason}); save the file as UTF-8"]) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        raise DataError([f"{name}: {' '.join(str(exc).split())}"]) from None
+
+
+def locate(data: bytes, loc: tuple[Any, ...]) -> tuple[int, int] | None:
+    """(line, column), 1-based, of the deepest node a pydantic error location reaches in the file.
+
+    Only called when a file has errors, so it may re-read the file with the pure-Python composer."""
+    try:
+        node: Any = yaml.compose(data.decode("utf-8"), Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None
+    if node is None:
+        return None
+    mark = node.start_mark
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            mark, node = match[0].start_mark, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            break
+    return mark.line + 1, mark.column + 1
