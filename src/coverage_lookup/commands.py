@@ -16,11 +16,10 @@ if TYPE_CHECKING:
 
 
 def validate(args: argparse.Namespace) -> int:
+    from datetime import date
     from pathlib import Path
 
     from .dataset import load_dataset
-
-    from datetime import date
 
     ds = load_dataset(Path(args.data_dir) if args.data_dir else None, today=date.today(), use_cache=False)
     versions = sum(len(r.rule.versions) for r in ds.rules.values())
