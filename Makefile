@@ -34,8 +34,9 @@ docs: $(STAMP)  ## build the documentation site (strict)
 	$(BIN)/python scripts/gen_docs.py --check
 	$(BIN)/mkdocs build --strict -q -d site
 
-bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`) and refresh throughput (vs the per-host bound)
+bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (per coverage, per diagnosis, new day), refresh throughput
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/check_cost.py
 	$(BIN)/python bench/refresh_throughput.py
 
 live-refresh: $(STAMP)  ## OPT-IN, not in CI: re-check the real sources over the internet (state in $$COVERAGE_LOOKUP_HOME)
