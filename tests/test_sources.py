@@ -24,7 +24,7 @@ from werkzeug import Request, Response
 from coverage_lookup.sources import extractors
 from coverage_lookup.sources.fetch import Fetcher, FetchPolicy, parse_retry_after
 from coverage_lookup.sources.normalize import clean_lines
-from coverage_lookup.sources.refresh import SourceOutcome, refresh, render_report
+from coverage_lookup.sources.refresh import SourceOutcome, refresh, render_report, write_report
 from coverage_lookup.sources.registry import SourceSpec, build_registry, host_key, load_sources_file
 from coverage_lookup.sources.store import RefreshLocked, Store
 from tests.sources_support import (
@@ -84,8 +84,11 @@ def run_one(
     sleeps: Sleeps | None = None,
     extra_hosts: set[str] | frozenset[str] = frozenset(),
 ) -> SourceOutcome:
+    """One source checked and its report written (as ``coverage-lookup refresh`` does)."""
     fetcher = Fetcher(policy=policy, allowed_hosts={s.host, *extra_hosts}, sleep=sleeps or Sleeps())
-    return refresh([s], store, policy, fetcher=fetcher).outcomes[0]
+    run = refresh([s], store, policy, fetcher=fetcher)
+    write_report(store, run)
+    return run.outcomes[0]
 
 
 def html(body: bytes, **headers: str) -> Response:
@@ -196,7 +199,7 @@ def test_retry_after_is_capped(server: HTTPServer, store: Store) -> None:
         lambda r: Response("busy", status=503, headers={"Retry-After": "86400"})
     )
     sleeps = Sleeps()
-    policy = FetchPolicy(per_host_delay=0, read_timeout=1, max_attempts=2, retry_after_cap=30)
+    policy = FetchPolicy(per_host_delay=0, read_timeout=1, max_attempts=2, retry_after_cap=30, deadline=600)
     out = run_one(spec(server, "/cg", "html"), store, policy=policy, sleeps=sleeps)
     assert out.outcome == "failed" and "gave up after 2 attempts" in out.detail
     assert sleeps.calls == [30]

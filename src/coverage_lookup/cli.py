@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     rf.add_argument("--per-host-concurrency", type=_positive_int("per-host-concurrency"), default=2)
     rf.add_argument("--per-host-delay", type=_nonneg_float("per-host-delay"), default=1.0, metavar="SECONDS")
     rf.add_argument("--timeout", type=_positive_float("timeout"), default=30.0, metavar="SECONDS")
+    rf.add_argument(
+        "--deadline",
+        type=_positive_float("deadline"),
+        default=None,
+        metavar="SECONDS",
+        help="overall limit per fetch: connect, all reads, retries and redirects (default 10x --timeout)",
+    )
     rf.add_argument("--max-bytes", type=_positive_int("max-bytes"), default=25 * 1024 * 1024)
     rf.add_argument(
         "--retries", type=_positive_int("retries"), default=4, help="attempts per request (default 4)"

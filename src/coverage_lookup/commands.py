@@ -198,6 +198,7 @@ def refresh_cmd(args: argparse.Namespace) -> int:
         connect_timeout=min(args.timeout, 10.0),
         max_bytes=args.max_bytes,
         max_attempts=args.retries,
+        deadline=args.deadline,
     )
     store = _state_store(args)
     # Redirects may go only to hosts already in the registry (and the hosts being checked).

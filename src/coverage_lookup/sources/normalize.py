@@ -2,7 +2,8 @@
 
 HTML: the main content (``<main>``, ``role=main``, ``<article>`` or the body) without scripts, styles,
 navigation, headers, footers and forms. PDF: the text of every page (pypdf). JSON: canonical form
-(sorted keys) without volatile keys. Zip: the member listing with a hash per member. In all of them
+(sorted keys) without volatile keys. Zip: the member listing with a hash per member (bounded: see
+:class:`ZipLimits`; member names that could traverse paths are refused). In all of them
 whitespace is collapsed, and times of day, session ids and "page last updated" lines are dropped.
 """
 
@@ -13,6 +14,7 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import dataclass
 from typing import Any
 
 VOLATILE_LINE = re.compile(
@@ -94,18 +96,86 @@ def json_text(body: bytes) -> str:
     return json.dumps(_drop_volatile(data), sort_keys=True, indent=1, ensure_ascii=False)
 
 
-def zip_text(body: bytes) -> str:
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds on reading an archive: a zip bomb (a tiny member that inflates hugely, or many members
+    that together do) is refused while it is being read, before its size is reached."""
+
+    max_member_bytes: int = 64 * 1024 * 1024  # decompressed bytes of one member
+    max_total_bytes: int = 256 * 1024 * 1024  # decompressed bytes of all members together
+    max_ratio: float = 200.0  # decompressed / compressed bytes of one member
+    max_members: int = 10_000
+    ratio_floor: int = 1024 * 1024  # members smaller than this are not held to max_ratio
+
+
+ZIP_LIMITS = ZipLimits()
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe_member_name(name: str) -> str | None:
+    """Why a member name could escape an extraction directory (absolute, drive letter, '..'), or None."""
+    if "\0" in name:
+        return "contains a NUL byte"
+    if name.startswith(("/", "\\")):
+        return "is an absolute path"
+    if _DRIVE.match(name):
+        return "starts with a drive letter"
+    if any(part == ".." for part in re.split(r"[/\\]", name)):
+        return "contains a '..' component"
+    return None
+
+
+def zip_text(body: bytes, limits: ZipLimits = ZIP_LIMITS) -> str:
+    """The member listing with a hash per member. Members are streamed (never held whole), counting
+    the bytes actually inflated against the per-member and total caps and the ratio guard — the
+    sizes in the archive's headers are not trusted."""
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as zf:
+            infos = zf.infolist()
+            if len(infos) > limits.max_members:
+                raise NormalizeError(
+                    f"zip archive has {len(infos)} members, more than the {limits.max_members} allowed"
+                )
+            for info in infos:
+                why = unsafe_member_name(info.filename)
+                if why:
+                    raise NormalizeError(f"zip member name {info.filename!r} {why} (path traversal refused)")
+            total = 0
             rows = []
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            for info in sorted(infos, key=lambda i: i.filename):
                 if info.is_dir():
                     continue
-                digest = hashlib.sha256(zf.read(info)).hexdigest()
-                rows.append(f"{info.filename}\t{info.file_size}\t{digest}")
-    except (zipfile.BadZipFile, OSError) as exc:
+                _check_sizes(
+                    info.filename, info.file_size, info.compress_size, total + info.file_size, limits
+                )
+                digest = hashlib.sha256()
+                size = 0
+                with zf.open(info) as member:
+                    while chunk := member.read(65536):
+                        size += len(chunk)
+                        total += len(chunk)
+                        _check_sizes(info.filename, size, info.compress_size, total, limits)
+                        digest.update(chunk)
+                rows.append(f"{info.filename}\t{size}\t{digest.hexdigest()}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
         raise NormalizeError(f"not a readable zip archive ({exc.__class__.__name__})") from None
     return "\n".join(rows)
+
+
+def _check_sizes(name: str, size: int, compressed: int, total: int, limits: ZipLimits) -> None:
+    if size > limits.max_member_bytes:
+        raise NormalizeError(
+            f"zip member {name!r} inflates past {limits.max_member_bytes} bytes (zip bomb refused)"
+        )
+    if total > limits.max_total_bytes:
+        raise NormalizeError(
+            f"zip members inflate past {limits.max_total_bytes} bytes in total (zip bomb refused)"
+        )
+    if size > limits.ratio_floor and size > limits.max_ratio * max(compressed, 1):
+        raise NormalizeError(
+            f"zip member {name!r} inflates more than {limits.max_ratio:g}x its compressed size of "
+            f"{compressed} bytes (zip bomb refused)"
+        )
 
 
 NORMALIZERS = {"html": html_text, "pdf": pdf_text, "json": json_text, "zip": zip_text}

@@ -2,16 +2,23 @@
 
 It never writes to ``data/``: the report says which rules cite a changed source and how the extracted
 facts compare with the curated ones; a curator re-verifies and stamps (``coverage-lookup verify``).
+
+A change counts as reported only once a written report lists it (see :mod:`.store`): each report lists
+every source whose seen version differs from its last reported one, including changes seen by an
+earlier run that died before writing its report.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ..dataset import Dataset
@@ -23,6 +30,9 @@ from .registry import SourceSpec
 from .store import SourceState, Store
 
 OUTCOMES = ("changed", "unchanged", "failed", "skipped")
+# Test hook: when set to a path, a refresh that has committed every source's state creates that file
+# and waits (so that a test can kill it before its report is written).
+PAUSE_BEFORE_REPORT_ENV = "COVERAGE_LOOKUP_PAUSE_BEFORE_REPORT"
 
 
 @dataclass
@@ -38,6 +48,9 @@ class SourceOutcome:
     facts_before: CandidateFacts | None = None
     facts_after: CandidateFacts | None = None
     findings: list[str] = field(default_factory=list)
+    reports_change: bool = False  # this report lists a change (seen now or by an unreported run)
+    content_hash: str | None = None  # the version this report accounts for
+    change_seen: datetime | None = None
 
     def brief(self) -> dict[str, Any]:
         return {
@@ -57,6 +70,9 @@ class SourceOutcome:
             facts_before=self.facts_before.model_dump(mode="json") if self.facts_before else None,
             facts_after=self.facts_after.model_dump(mode="json") if self.facts_after else None,
             findings=self.findings,
+            reports_change=self.reports_change,
+            content_hash=self.content_hash,
+            change_seen=self.change_seen.isoformat() if self.change_seen else None,
         )
         return out
 
@@ -172,11 +188,7 @@ def _check_one(
             if not known:
                 out.outcome, out.detail = "changed", "first time seen"
             elif digest != state.content_hash:
-                out.outcome = "changed"
-                out.diff = diff_summary(store.text(spec.id), text)
-                out.detail = (
-                    f"content changed (+{out.diff['lines_added']} / -{out.diff['lines_removed']} lines)"
-                )
+                out.outcome, out.detail = "changed", "content changed"
             else:
                 out.outcome, out.detail = "unchanged", "fetched; no meaningful change (cosmetic only)"
             if facts is not None:
@@ -189,6 +201,8 @@ def _check_one(
             state.etag, state.last_modified = res.etag, res.last_modified
             if out.outcome != "changed":
                 text = None  # the stored text is already this text
+    if state.unreported:
+        _add_unreported(out, state, store, text)
     state.last_checked = now
     state.last_outcome = out.outcome
     state.last_detail = out.detail
@@ -196,6 +210,30 @@ def _check_one(
     state.history.append({"at": now.isoformat(), "outcome": out.outcome, "detail": out.detail})
     store.save(state, document=document, text=text)
     return out
+
+
+def _add_unreported(out: SourceOutcome, state: SourceState, store: Store, text: str | None) -> None:
+    """List the change since the last written report — this run's, or one an earlier run saw but
+    never reported — with the diff and facts against the reported version."""
+    out.reports_change = True
+    out.content_hash = state.content_hash
+    out.change_seen = state.last_changed
+    out.facts_before = state.reported_facts
+    out.facts_after = state.facts
+    if state.reported_hash is not None:
+        seen = text if text is not None else store.text_for(state.id, state.content_hash)
+        out.diff = diff_summary(store.text_for(state.id, state.reported_hash), seen or "")
+    lines = f" (+{out.diff['lines_added']} / -{out.diff['lines_removed']} lines)" if out.diff else ""
+    when = state.last_changed.strftime("%Y-%m-%d %H:%M:%S UTC") if state.last_changed else "earlier"
+    earlier = f"seen {when} by a run whose report was not written"
+    if out.outcome == "changed":
+        if out.detail == "content changed":
+            out.detail += lines
+    elif out.outcome == "unchanged":
+        what = "first time seen" if state.reported_hash is None else f"content changed{lines}"
+        out.outcome, out.detail = "changed", f"{what}, {earlier}; {out.detail}"
+    else:  # failed or skipped now, with older news still to report
+        out.detail += f"; an unreported earlier change ({earlier}) is listed in this report"
 
 
 @dataclass
@@ -220,8 +258,13 @@ def refresh(
     allowed_hosts: set[str] | None = None,
     fetcher: Fetcher | None = None,
     progress: Callable[[SourceOutcome], None] | None = None,
+    before_report: Callable[[RefreshRun], None] | None = None,
 ) -> RefreshRun:
-    """Check every source (under the lock); each source's state is committed atomically on its own."""
+    """Check every source (under the lock); each source's state is committed atomically on its own.
+
+    Nothing is marked reported here: pass the run to :func:`write_report` (or ``Store.write_report``)
+    — until then its changes stay pending and the next run lists them again. ``before_report`` is
+    called with the run once every state is committed (a hook for tests)."""
     for spec in specs:
         if spec.extractor and spec.extractor not in EXTRACTORS:
             raise ValueError(f"source {spec.id}: unknown extractor {spec.extractor!r}")
@@ -241,9 +284,27 @@ def refresh(
                 outcomes.append(o)
                 if progress:
                     progress(o)
+        run = RefreshRun(outcomes, started, datetime.now(UTC))
+        if before_report:
+            before_report(run)
+        _pause_before_report()
     finally:
         lock.release()
-    return RefreshRun(outcomes, started, datetime.now(UTC))
+    return run
+
+
+def _pause_before_report() -> None:
+    marker = os.environ.get(PAUSE_BEFORE_REPORT_ENV)
+    if not marker:
+        return
+    Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(120)  # the test kills the process here: every state is committed, no report written
+
+
+def write_report(store: Store, run: RefreshRun) -> tuple[Path, Path]:
+    """Render and write the run's report; the changes it lists are then marked reported."""
+    markdown, payload = render_report(run)
+    return store.write_report(run.started.strftime("%Y%m%dT%H%M%SZ"), markdown, payload)
 
 
 def render_report(run: RefreshRun) -> tuple[str, dict[str, Any]]:
@@ -261,7 +322,7 @@ def render_report(run: RefreshRun) -> tuple[str, dict[str, Any]]:
         "",
     ]
     for title, wanted in (("Changed", "changed"), ("Failed", "failed"), ("Skipped", "skipped")):
-        group = [o for o in run.outcomes if o.outcome == wanted]
+        group = [o for o in run.outcomes if o.outcome == wanted or (wanted == "changed" and o.reports_change)]
         if not group:
             continue
         lines += [f"## {title}", ""]
