@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint docs bench live-refresh indexes schema ci clean
+.PHONY: help setup demo test lint docs bench mutation live-refresh indexes schema ci clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,10 @@ bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (p
 	$(BIN)/python bench/check_cost.py
 	$(BIN)/python bench/refresh_throughput.py
 
+mutation: $(STAMP)  ## mutation testing of the modules that decide answers or guard data (slow; not in CI) -> bench/mutation.md
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python scripts/mutation_report.py
+
 live-refresh: $(STAMP)  ## OPT-IN, not in CI: re-check the real sources over the internet (state in $$COVERAGE_LOOKUP_HOME)
 	$(BIN)/coverage-lookup refresh
 
@@ -51,4 +55,4 @@ schema: $(STAMP)  ## regenerate the JSON Schema for data files
 ci: lint docs test  ## what CI runs
 
 clean:
-	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache mutants

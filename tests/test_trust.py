@@ -500,6 +500,29 @@ class TestEvidenceSpans:
         d = syn(data, diagnosis="M54.50", service_date="2019-12-31")
         assert not d.evidence.extrapolated and d.evidence.latest == date(2019, 12, 31)
 
+    def test_a_middle_version_is_bounded_by_its_own_successor(self, tmp_path: Path) -> None:
+        data = synthetic(
+            tmp_path,
+            [
+                version("2015-01-01", [OTHER]),
+                version("2018-01-01", [{**CLBP, "conditions": None}], basis="evidenced_from"),
+                version("2021-01-01", [OTHER]),
+            ],
+        )
+        d = syn(data, diagnosis="M54.50", service_date="2019-06-01")
+        assert d.status == "covered" and not d.evidence.extrapolated
+        assert (d.evidence.earliest, d.evidence.latest) == (date(2018, 1, 1), date(2020, 12, 31))
+        gap = syn(data, diagnosis="M54.50", service_date="2017-06-01")  # v1 ends where v2's evidence begins
+        assert gap.status == "not_covered" and gap.evidence.extrapolated
+        assert gap.evidence.latest == date(2015, 1, 1)
+
+    def test_spans_are_described_in_words(self) -> None:
+        from coverage_lookup.evidence import describe_span
+
+        assert describe_span(date(2019, 5, 1), None) == "from 2019-05-01 onward"
+        assert describe_span(date(2019, 5, 1), date(2021, 2, 28)) == "from 2019-05-01 to 2021-02-28"
+        assert describe_span(None, None) == "no dated evidence"
+
     def test_evidenced_until_must_end_before_the_next_version(self, tmp_path: Path) -> None:
         from coverage_lookup.errors import DataError
 
