@@ -272,6 +272,7 @@ def refresh(
     started = datetime.now(UTC)
     lock = store.lock()
     try:
+        store.remove_stale_temporaries()
         hosts: dict[str, int] = {}
         for s in specs:
             hosts[s.host] = hosts.get(s.host, 0) + 1

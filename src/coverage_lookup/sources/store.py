@@ -138,6 +138,25 @@ class Store:
             ) from None
         return lock
 
+    def remove_stale_temporaries(self, older_than: float = 3600.0) -> list[Path]:
+        """Delete the hidden ``.*.tmp`` files a killed writer left behind (an atomic write that died
+        before its rename), once they are older than ``older_than`` seconds so that no live writer's
+        file is touched. Called by a refresh that holds the lock."""
+        import time
+
+        removed: list[Path] = []
+        if not self.root.is_dir():
+            return removed
+        limit = time.time() - older_than
+        for tmp in self.root.rglob(".*.tmp"):
+            try:
+                if tmp.is_file() and tmp.stat().st_mtime < limit:
+                    tmp.unlink()
+                    removed.append(tmp)
+            except OSError:
+                continue
+        return removed
+
     # -- per-source state ---------------------------------------------------------------------------
 
     def _meta_path(self, source_id: str) -> Path:
