@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -40,9 +41,46 @@ def test_every_version_is_cited_and_verified(rule_id: str) -> None:
                 assert prov.unknown is not None and prov.unknown.searched
 
 
+def _dates_as_text(value: Any) -> Any:
+    """A plain YAML load with its dates written back as text (the strict reader keeps them text)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    return value
+
+
+SPECIAL_FILES = {
+    "conditions.yaml": {"title", "conditions"},
+    "codes/icd10cm_changes.yaml": {"title", "changes"},
+    "sources.yaml": {"title", "sources"},
+}
+
+
 @pytest.mark.parametrize("path", data_files(DATA), ids=lambda p: str(p.relative_to(DATA)))
 def test_every_file_parses_strictly(path: Path) -> None:
-    assert isinstance(read_yaml(path), dict)
+    rel = path.relative_to(DATA).as_posix()
+    assert path.suffix == ".yaml", "the loader reads .yaml files only"
+    parsed = read_yaml(path)
+    assert isinstance(parsed, dict)
+    # Nothing is lost or changed against a plain YAML parse, and dates stay text for pydantic.
+    assert parsed == _dates_as_text(yaml.safe_load(path.read_text(encoding="utf-8")))
+    keys = set(parsed)
+    if rel in SPECIAL_FILES:
+        assert keys == SPECIAL_FILES[rel]
+        return
+    folder = rel.split("/")[0]
+    assert folder in {"federal", "payers", "state_policies"}, rel
+    assert {"title", "rules"} <= keys <= {"title", "description", "state", "payer", "rules"}
+    assert isinstance(parsed["rules"], dict)
+    assert parsed["rules"] or folder == "payers"  # a payer may be listed before any policy is found
+    assert ("payer" in keys) is (folder == "payers")
+    if folder != "payers":  # a regional payer policy names its state too
+        assert ("state" in keys) is (folder == "state_policies")
+    if folder == "state_policies":
+        assert parsed["state"] == path.stem
 
 
 def test_committed_schema_is_current() -> None:
@@ -53,8 +91,26 @@ def test_committed_schema_is_current() -> None:
 
 
 def test_schema_accepts_every_rule_file() -> None:
-    for rel in DATASET.files:
-        RuleFile.model_validate(read_yaml(DATA / rel))
+    rule_files = [
+        p.relative_to(DATA).as_posix()
+        for p in data_files(DATA)
+        if p.relative_to(DATA).as_posix() not in SPECIAL_FILES
+    ]
+    assert len(rule_files) >= 70
+    assert DATASET.unavailable == {}
+    assert sorted(DATASET.files) == rule_files  # no rule file left out of the load
+    total = 0
+    for rel in rule_files:
+        raw = read_yaml(DATA / rel)
+        rf = RuleFile.model_validate(raw)
+        assert list(rf.rules) == list(raw["rules"]), rel  # every rule, in the file's order
+        stem = Path(rel).stem.lower()
+        loaded = sorted(rid for rid, lr in DATASET.rules.items() if lr.file == rel)
+        assert loaded == sorted(f"{stem}.{key}" for key in raw["rules"]), rel
+        for key, rule in rf.rules.items():
+            assert len(rule.versions) == len(raw["rules"][key]["versions"]), f"{rel}: {key}"
+        total += len(raw["rules"])
+    assert total == len(DATASET.rules)
 
 
 # --- curator mistakes -------------------------------------------------------------------------

@@ -8,13 +8,14 @@ import itertools
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from coverage_lookup import api, models, records
-from coverage_lookup.dataset import Plain, default_data_dir, load_dataset
+from coverage_lookup.dataset import Plain, _cache_path, default_data_dir, load_dataset
 from tests.conftest import TODAY
 
 RECORD_CLASSES = [
@@ -53,23 +54,70 @@ QUERIES: list[dict[str, Any]] = [
 ] + [{"coverage": "fehb", "plan_id": "fep_blue_focus", "service_date": "2023-05-01", "diagnosis": "M54.50"}]
 
 
-@pytest.mark.parametrize("use_cache", [False, True])
+STATE_AND_PAYER_PLACES: list[tuple[str, str, dict[str, Any]]] = [
+    ("medicaid", "CA", {}),
+    ("medicaid", "OH", {"age": 12}),
+    ("small_group", "CO", {}),
+    ("individual", "NM", {}),
+    ("self_funded", "CA", {}),
+    ("workers_comp", "WA", {}),
+    ("large_group", "NY", {"payer": "aetna"}),
+    ("large_group", "CA", {"payer": "Kaiser", "visits_used": 30}),
+]
+STATE_AND_PAYER_QUERIES: list[dict[str, Any]] = [
+    {"coverage": cov, "state": st, "condition": cond, "service_date": when, **extra}
+    for cov, st, extra in STATE_AND_PAYER_PLACES
+    for cond in ["sciatica", "chronic low back pain", "migraine"]
+    for when in ["2012-05-01", "2015-03-01", "2024-03-01"]
+]
+
+
+def _pydantic_objects(obj: Any, seen: set[int] | None = None) -> Iterator[Any]:
+    """Every pydantic model reachable from ``obj`` through attributes, lists, tuples and dicts."""
+    from pydantic import BaseModel
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, BaseModel):
+        yield obj
+        return
+    if isinstance(obj, dict):
+        children: Iterable[Any] = obj.values()
+    elif isinstance(obj, list | tuple):
+        children = obj
+    elif isinstance(obj, Plain) or dataclasses.is_dataclass(obj):
+        children = vars(obj).values()
+    else:
+        return
+    for child in children:
+        yield from _pydantic_objects(child, seen)
+
+
+@pytest.mark.parametrize("queries", [QUERIES, STATE_AND_PAYER_QUERIES], ids=["federal", "states-and-payers"])
 def test_cached_dataset_answers_like_the_fresh_one(
-    use_cache: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    queries: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COVERAGE_LOOKUP_CACHE", str(tmp_path))
     data = default_data_dir().resolve()
     fresh = load_dataset(data, today=TODAY, use_cache=False)
-    if use_cache:
-        load_dataset(data, today=TODAY)  # writes the cache
-    other = load_dataset(data, today=TODAY, use_cache=use_cache)
-    some_rule = next(iter(other.rules.values())).rule
-    assert isinstance(some_rule, Plain) is use_cache
+    assert not list(tmp_path.iterdir())
+    load_dataset(data, today=TODAY)  # a miss: validates afresh and writes the cache
+    assert [p.name for p in tmp_path.iterdir()] == [_cache_path(data).name]
+    cached = load_dataset(data, today=TODAY)
+    # Served from the cache: plain records all the way down, no pydantic model anywhere.
+    assert all(isinstance(lr.rule, Plain) for lr in cached.rules.values())
+    assert all(isinstance(c, Plain) for c in cached.conditions.values())
+    assert next(_pydantic_objects(cached), None) is None
+    assert next(_pydantic_objects(fresh), None) is not None
+    assert set(cached.rules) == set(fresh.rules) and cached.unavailable == fresh.unavailable
     answers = []
-    for ds in (fresh, other):
+    for ds in (fresh, cached):
         monkeypatch.setattr(api, "_datasets", {None: ds})
-        answers.append([dataclasses.asdict(api.determine(**q, today=TODAY)) for q in QUERIES])
+        answers.append([dataclasses.asdict(api.determine(**q, today=TODAY)) for q in queries])
     assert answers[0] == answers[1]
+    assert len({a["status"] for a in answers[0]}) >= 3  # the queries reach more than one kind of answer
 
 
 def test_check_returns_the_validated_model() -> None:

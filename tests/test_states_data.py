@@ -224,7 +224,12 @@ class TestEhbByPlanYear:
         d = ask(
             coverage="individual", state="NM", condition="chronic low back pain", service_date="2018-03-01"
         )
-        assert "nm.ehb_benchmark" not in d.benefit.decided_by or d.benefit.status != "covered"
+        # The 2017 version is consulted and says "unknown", so the state law (conditional) decides.
+        assert (d.status, d.benefit.status) == ("conditional", "conditional")
+        assert d.benefit.decided_by == ["nm.state_law_provider"]
+        ehb = [(t.decision, t.reason) for t in d.trace if t.rule == "nm.ehb_benchmark"]
+        assert ehb == [("outranked", "another layer decides this coverage type (unknown)")]
+        assert not [lim for lim in d.limits if lim.source == "nm.ehb_benchmark"]  # not the 2014 limit
 
     def test_colorado_added_acupuncture_in_2023(self) -> None:
         before = ask(
@@ -233,5 +238,12 @@ class TestEhbByPlanYear:
         after = ask(
             coverage="small_group", state="CO", condition="chronic low back pain", service_date="2023-01-01"
         )
-        assert after.benefit.status == "covered" and "co.ehb_benchmark" in after.benefit.decided_by
-        assert before.benefit.status != "covered" or "co.ehb_benchmark" not in before.benefit.decided_by
+        assert (after.benefit.status, after.benefit.decided_by) == ("covered", ["co.ehb_benchmark"])
+        applied = {r.id: (r.version_effective, r.provision) for r in after.rules_applied}
+        assert applied == {"co.ehb_benchmark": (date(2023, 1, 1), "pain")}
+        assert [lim.visits for lim in after.limits if lim.source == "co.ehb_benchmark"] == [6]
+        # The day before, the 2021 benchmark (acupuncture not an EHB) is consulted and leaves it open.
+        assert before.benefit.status == "conditional"
+        assert before.benefit.decided_by == ["co.state_law", "co.ehb_benchmark"]
+        applied = {r.id: (r.version_effective, r.provision) for r in before.rules_applied}
+        assert applied["co.ehb_benchmark"] == (date(2021, 4, 30), "not_ehb")

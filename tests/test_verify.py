@@ -49,11 +49,36 @@ def test_stamp_changes_one_line_only(data: Path) -> None:
 
 
 def test_stamp_the_current_version_not_an_older_one(data: Path) -> None:
-    stamp(data, "ca.medicaid", on=date(2026, 11, 29), today=TODAY)
+    # Medi-Cal: eliminated 2009-07-01, restored 2016-07-01 (current). Both versions start out with
+    # the same last_verified, so stamp a date no version has yet and see which one moved.
+    stamped = date(2026, 12, 1)
+    before = load_dataset(data, today=TODAY, use_cache=False).rules["ca.medicaid"].rule
+    old = {v.effective: v.last_verified for v in before.versions}
+    assert len(old) == 2 and stamped not in old.values()
+    file, effective, previous = stamp(data, "ca.medicaid", on=stamped, today=TODAY)
+    assert file == data / "state_policies" / "CA.yaml"
+    assert (effective, previous) == (date(2016, 7, 1), old[date(2016, 7, 1)])
+    after = load_dataset(data, today=TODAY, use_cache=False).rules["ca.medicaid"].rule
+    new = {v.effective: v.last_verified for v in after.versions}
+    assert new == {**old, date(2016, 7, 1): stamped}
+
+
+def test_stamp_leaves_a_scheduled_version_alone(data: Path) -> None:
+    # A version that takes effect after today is not the current one, even though it is the last.
+    path = data / "state_policies" / "CA.yaml"
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index("      - effective: 2016-07-01\n"), text.index("  state_law_offer:\n")
+    scheduled = text[start:end].replace("effective: 2016-07-01", "effective: 2027-01-01", 1)
+    path.write_text(text[:end] + scheduled + text[end:], encoding="utf-8")
+    stamped = date(2026, 12, 2)
+    _, effective, _ = stamp(data, "ca.medicaid", on=stamped, today=TODAY)
+    assert effective == date(2016, 7, 1)
     rule = load_dataset(data, today=TODAY, use_cache=False).rules["ca.medicaid"].rule
-    assert [v.effective.isoformat() for v in rule.versions if v.last_verified == date(2026, 11, 29)][
-        -1
-    ] == "2016-07-01"
+    assert [(v.effective, v.last_verified == stamped) for v in rule.versions] == [
+        (date(2009, 7, 1), False),
+        (date(2016, 7, 1), True),
+        (date(2027, 1, 1), False),
+    ]
 
 
 def test_unknown_rule_and_future_date_are_input_errors(data: Path) -> None:

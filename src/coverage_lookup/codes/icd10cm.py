@@ -34,7 +34,7 @@ INDEX_NEXT_RELEASE = date(2026, 10, 1)
 # HIPAA transactions moved from ICD-9-CM to ICD-10-CM for services on or after this date.
 ICD10_START = date(2015, 10, 1)
 
-_CODE_RE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+_CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 
 
 def normalize_icd(value: str, field_name: str = "diagnosis") -> str:
