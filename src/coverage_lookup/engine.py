@@ -291,18 +291,16 @@ def _evaluate_rule(
     return None
 
 
-def _provider_exclusion(
-    providers: list[ProviderRule], q: NormalizedQuery, outcome: str
-) -> tuple[str, str] | None:
+def _provider_exclusion(providers: list[ProviderRule], q: NormalizedQuery) -> tuple[str, str] | None:
     """(outcome, reason) when ``q.provider`` may not bill under these provider rules, else None."""
     listed: dict[str, ProviderRule] = {p.type: p for p in providers}
     entry = listed.get(q.provider)
     if entry is not None and entry.may_bill:
         return None
     allowed = [t for t, p in listed.items() if p.may_bill]
+    # An excluded provider's claim is not covered, or conditional where another route may pay; only
+    # covered, conditional or unknown provisions reach here, so this is never more generous.
     new_outcome: str = entry.when_excluded if entry is not None else "not_covered"
-    if STRICTNESS[new_outcome] < STRICTNESS[outcome] and outcome != "unknown":
-        new_outcome = outcome
     why = (
         entry.note
         if entry is not None and entry.note
@@ -336,9 +334,9 @@ def _apply_provision(
     # provision whose own outcome is unknown; a provision's own list speaks to covered routes only.
     excluded = None
     if version.providers is not None and outcome != "not_covered":
-        excluded = _provider_exclusion(version.providers, q, outcome)
+        excluded = _provider_exclusion(version.providers, q)
     if excluded is None and prov.providers is not None and outcome in {"covered", "conditional"}:
-        excluded = _provider_exclusion(prov.providers, q, outcome)
+        excluded = _provider_exclusion(prov.providers, q)
     if excluded is not None:
         outcome, reason = excluded
     else:
@@ -641,11 +639,10 @@ def evaluate(ds: Dataset, q: NormalizedQuery, today: date) -> dict[str, object]:
                 + (f" [extrapolated: this version's evidence runs {span}]" if r.pick.extrapolated else ""),
             )
         )
+    explained = {t.rule for t in trace if t.decision != "applied"}  # outranked or set aside already
     for results in by_layer.values():
         for r in results:
-            if all(r is not u for u in used) and not any(
-                t.rule == r.loaded.id and t.decision == "outranked" for t in trace
-            ):
+            if all(r is not u for u in used) and r.loaded.id not in explained:
                 trace.append(
                     TraceEntry(
                         rule=r.loaded.id,
@@ -711,7 +708,7 @@ def _payer_notes(
     ds: Dataset, q: NormalizedQuery, results: list[RuleResult], trace: list[TraceEntry]
 ) -> list[str]:
     """What to tell the user when the named payer's own policy does not decide (in their words)."""
-    name = q.payer_name or q.payer or "the payer"
+    name = q.payer_name or str(q.payer)
     for r in results:
         trace.append(
             TraceEntry(
