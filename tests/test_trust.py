@@ -436,6 +436,15 @@ class TestApiTypes:
     def test_query_with_arguments_is_refused_not_ignored(self) -> None:
         q = Query(coverage="medicare", diagnosis="M54.50", provider="physician", service_date="2024-03-01")
         assert ask(coverage=q).status == "covered"
+        early = check(q, today=date(2026, 1, 1))  # today travels with a Query
+        assert any("earlier than the data's last verification" in w for w in early.warnings)
+        with pytest.raises(InputError) as err:
+            check(q, today=TODAY, state="CA", age=40)
+        assert (err.value.field, err.value.value, err.value.valid) == (
+            "state",
+            "CA",
+            "pass either a Query or separate arguments, not both: set state, age on the Query itself",
+        )
         for extra in (
             {"state": "CA"},
             {"service_date": "2019-01-01"},
@@ -469,6 +478,8 @@ class TestEvidenceSpans:
             before.rules_applied[0].extrapolated
             and before.rules_applied[0].effective_basis == "evidenced_from"
         )
+        applied = before.rules_applied[0]
+        assert (applied.evidence_from, applied.evidence_until) == (date(2019, 5, 1), None)
         text = " ".join(before.warnings)
         assert "evidence from 2019-05-01 onward" in text and "2016-05-01" in text
 
@@ -492,6 +503,12 @@ class TestEvidenceSpans:
         assert not inside.evidence.extrapolated
         assert gap.evidence.extrapolated
         assert (gap.evidence.earliest, gap.evidence.latest) == (date(2015, 1, 1), date(2017, 6, 30))
+        assert (gap.rules_applied[0].evidence_from, gap.rules_applied[0].evidence_until) == (
+            date(2015, 1, 1),
+            date(2017, 6, 30),
+        )
+        expected = "evidence from 2015-01-01 to 2017-06-30; this answer assumes the rules were the same on 2018-03-01"
+        assert expected in gap.warnings
         later = syn(data, diagnosis="M54.50", service_date="2021-01-01")
         assert later.status == "not_covered" and not later.evidence.extrapolated
 
@@ -595,6 +612,16 @@ class TestCitationKinds:
                         assert label.endswith(f"copy at {host(c.url)}")
                         assert not label.startswith(host(c.url))
         assert copies > 0
+
+    def test_answers_carry_each_citations_kind_issuer_and_original(self) -> None:
+        d = ask(
+            coverage="individual", state="NV", condition="chronic low back pain", service_date="2015-06-01"
+        )
+        ehb = next(r for r in d.rules_applied if r.id == "nv.ehb_benchmark")
+        copy = next(c for c in ehb.citations if c.kind == "copy")
+        assert copy.issuer == "Centers for Medicare & Medicaid Services"
+        assert copy.original_url == "https://www.cms.gov/marketplace/resources/data/public-use-files"
+        assert {c.kind for c in ehb.citations} == {"primary", "copy"}
 
     def test_the_card_shows_the_issuer_of_a_copy_first(self) -> None:
         r = cli(
