@@ -327,3 +327,63 @@ def test_adding_a_grant_layer_never_makes_the_benefit_less_generous(
         ehb_benchmark=rule("ehb_benchmark", ["individual"], provision(ehb), aspect="benefit"),
     )
     assert generosity[both] >= generosity[alone], (law, ehb, alone, both)
+
+
+class TestProvisionMatching:
+    def test_a_provision_for_some_procedures_applies_to_those_only(self, data: Data) -> None:
+        needling = provision("not_covered", None, "needling")
+        needling["procedures"] = ["20560", "20561"]
+        data.federal("t", a=rule("tricare", ["tricare"], needling, provision("covered", None, "rest")))
+        assert data.ask(coverage="tricare", procedure="20560").benefit.summary == "not_covered (needling)"
+        assert data.ask(coverage="tricare", procedure="97810").benefit.summary == "covered (rest)"
+
+    @pytest.mark.parametrize(
+        ("age", "expected"), [(17, "young"), (18, "young"), (19, "adult"), (64, "adult"), (65, "old")]
+    )
+    def test_age_bounds_are_inclusive(self, data: Data, age: int, expected: str) -> None:
+        young = provision("covered", None, "young")
+        young["age"] = {"max": 18}
+        adult = provision("conditional", None, "adult")
+        adult["age"] = {"min": 19, "max": 64}
+        data.federal("t", a=rule("tricare", ["tricare"], young, adult, provision("not_covered", None, "old")))
+        assert data.ask(coverage="tricare", age=age).benefit.summary.split("(")[1].rstrip(")") == expected
+
+    def test_a_provision_that_depends_on_age_needs_the_age(self, data: Data) -> None:
+        young = provision("covered", None, "young")
+        young["age"] = {"max": 18}
+        data.federal("t", a=rule("tricare", ["tricare"], young, provision("not_covered", None, "rest")))
+        d = data.ask(coverage="tricare")
+        assert d.benefit.summary == "not_covered (rest)"
+
+    def test_an_excluding_condition_named_by_the_question_defeats_the_provision(self, data: Data) -> None:
+        clbp = provision("covered", ["chronic_low_back_pain", "sciatica"], "back")
+        clbp["excluding"] = ["pregnancy"]
+        data.federal("t", a=rule("tricare", ["tricare"], clbp, provision("not_covered", None, "rest")))
+        assert data.ask(coverage="tricare", condition="sciatica").benefit.summary == "covered (back)"
+        assert data.ask(coverage="tricare", condition="pregnancy").benefit.summary == "not_covered (rest)"
+        with_pregnancy = data.ask(coverage="tricare", condition=None, diagnosis=["M54.50", "Z34.90"])
+        assert with_pregnancy.status == "not_covered"  # the pregnancy code on the claim defeats 'back'
+        assert data.ask(coverage="tricare", condition=None, diagnosis=["M54.50"]).status == "covered"
+
+
+class TestScopeRanks:
+    def test_a_state_rule_beats_a_stricter_national_rule(self, data: Data) -> None:
+        data.federal("t", national=rule("tricare", ["tricare"], provision("not_covered")))
+        data.state("CA", local=rule("tricare", ["tricare"], provision("covered")))
+        assert data.ask(coverage="tricare", state="CA").status == "covered"
+
+    def test_a_payer_rule_beats_a_stricter_state_rule(self, data: Data) -> None:
+        data.state("CA", local=rule("ma_supplemental", ["medicare_advantage"], provision("not_covered")))
+        data.payer("acme", notice=rule("ma_supplemental", ["medicare_advantage"], provision("conditional")))
+        d = data.ask(coverage="medicare_advantage", state="CA", payer="acme")
+        assert d.benefit.decided_by == ["acme.notice"]
+
+    def test_each_outranked_rule_is_reported_once(self, data: Data) -> None:
+        data.federal(
+            "t",
+            broad=rule("tricare", ["tricare"], provision("not_covered")),
+            named=rule("tricare", ["tricare"], provision("covered", ["chronic_low_back_pain"])),
+        )
+        d = data.ask(coverage="tricare")
+        assert [(t.rule, t.decision) for t in d.trace if t.rule == "t.broad"] == [("t.broad", "outranked")]
+        assert [(t.rule, t.decision) for t in d.trace if t.rule == "t.named"] == [("t.named", "applied")]
