@@ -1,0 +1,169 @@
+"""What the engine says, word for word, in each of its paths (a fact missing from the question, a rule
+missing from the dataset, a fallback, a layer that does not govern, limits and requirements carried
+onto the card): a changed or dropped word is a failing test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_engine_synthetic import Data, provision, rule
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Data:
+    return Data(tmp_path)
+
+
+def test_a_fact_missing_from_the_question(data: Data) -> None:
+    data.state(
+        "TX", ehb_benchmark=rule("ehb_benchmark", ["individual"], provision("covered"), aspect="benefit")
+    )
+    d = data.ask(coverage="individual", state="TX")
+    assert d.medical_necessity.summary == (
+        "which indications the payer accepts depends on facts not in the query (payer): payer medical policy"
+    )
+    assert d.missing == ["payer"]
+    b = data.ask(coverage="large_group")
+    assert b.benefit.summary == (
+        "whether the plan includes acupuncture depends on facts not in the query (plan_id, state): "
+        "plan benefit; state insurance law"
+    )
+    assert b.missing == ["plan_id", "state", "payer"]
+
+
+def test_a_rule_missing_from_the_dataset(data: Data) -> None:
+    data.state("CA", medicaid=rule("state_medicaid", ["medicaid"], provision("covered")))
+    d = data.ask(coverage="medicaid", state="NY")
+    assert d.benefit.summary == (
+        "the dataset has no researched rule in effect on 2024-03-01 for Medicaid (state Medicaid program for NY; "
+        "federal Medicaid baseline)"
+    )
+    assert d.missing == [
+        "no researched rule: state Medicaid program for NY",
+        "no researched rule: federal Medicaid baseline",
+    ]
+
+
+def test_the_fallback_with_and_without_a_state(data: Data) -> None:
+    data.federal("base", floor=rule("medicaid_baseline", ["medicaid"], provision("conditional", None, "opt")))
+    named = data.ask(coverage="medicaid", state="NY")
+    assert named.benefit.summary == (
+        "no researched state Medicaid program rule for NY yet; the federal baseline only says: conditional (opt)"
+    )
+    assert named.missing == ["no researched state Medicaid program rule for NY yet"]
+    unnamed = data.ask(coverage="medicaid")
+    assert unnamed.missing == ["state (Medicaid is run by each state)"]
+    assert unnamed.benefit.summary == "conditional (opt)"
+
+
+def test_layers_that_do_not_govern_a_coverage_say_why(data: Data) -> None:
+    data.state(
+        "CA",
+        state_law=rule("state_law", ["medicaid", "large_group"], provision("covered"), aspect="benefit"),
+        medicaid=rule("state_medicaid", ["medicaid"], provision("covered")),
+    )
+    d = data.ask(coverage="medicaid", state="CA")
+    assert [(t.decision, t.reason) for t in d.trace if t.rule == "ca.state_law"] == [
+        ("skipped", "the state insurance law layer does not govern Medicaid")
+    ]
+    s = data.ask(coverage="self_funded", state="CA")
+    assert [(t.decision, t.reason) for t in s.trace if t.rule == "ca.state_law"] == [
+        (
+            "skipped",
+            "state insurance law does not reach self-funded employer plans (ERISA preempts it); "
+            "the plan document decides",
+        )
+    ]
+    assert (
+        "state insurance law does not reach self-funded employer plans (ERISA preempts it); " in s.warnings[0]
+    )
+    assert not any("ERISA" in w for w in d.warnings)
+
+
+def limited(**limit: object) -> dict[str, object]:
+    p = provision("covered", None, "back")
+    p["requirements"] = [{"kind": "chronicity", "weeks": 12, "text": "12 weeks or more"}]
+    p["limits"] = [{"visits": 10, "per": "calendar_year", **limit}]
+    return p
+
+
+def test_requirements_and_limits_carry_every_field(data: Data) -> None:
+    data.federal(
+        "t",
+        a=rule(
+            "tricare",
+            ["tricare"],
+            limited(extra_visits_with_improvement=2, shared_with=["chiropractic"], note="per member"),
+        ),
+    )
+    d = data.ask(coverage="tricare", visits_used=4)
+    assert [(r.kind, r.weeks, r.text, r.source) for r in d.requirements] == [
+        ("chronicity", 12, "12 weeks or more", "t.a")
+    ]
+    lim = d.limits[0]
+    assert (lim.visits, lim.per, lim.extra_visits_with_improvement, lim.shared_with, lim.note) == (
+        10,
+        "per calendar year",
+        2,
+        ["chiropractic"],
+        "per member",
+    )
+    assert (lim.remaining, lim.remaining_with_improvement, lim.more_with, lim.source) == (6, 8, None, "t.a")
+    grace = data.ask(coverage="tricare", visits_used=11)
+    assert grace.status == "conditional"
+    assert grace.benefit.summary.startswith(
+        "11 visits used reaches the 10 per calendar year; up to 2 more are covered only with documented improvement."
+    )
+    assert ("documented_improvement", "document improvement to continue past visit 10") in [
+        (r.kind, r.text) for r in grace.requirements
+    ]
+    over = data.ask(coverage="tricare", visits_used=12)
+    assert over.status == "not_covered"
+    assert over.benefit.summary == (
+        "visit limit exhausted: 12 visits used; the limit is 10 per calendar year plus 2 with documented "
+        "improvement. covered (back)"
+    )
+    assert over.limits == [] and over.requirements == []
+
+
+def test_a_hard_cap_without_extra_visits_says_so(data: Data) -> None:
+    data.federal("t", a=rule("tricare", ["tricare"], limited()))
+    d = data.ask(coverage="tricare", visits_used=10)
+    assert (
+        d.benefit.summary
+        == "visit limit exhausted: 10 visits used; the limit is 10 per calendar year. covered (back)"
+    )
+
+
+def test_more_visits_by_approval_put_the_requirement_on_the_card(data: Data) -> None:
+    data.federal(
+        "t", a=rule("tricare", ["tricare"], limited(more_with="prior_authorization", note="ask the plan"))
+    )
+    d = data.ask(coverage="tricare", visits_used=10)
+    assert d.status == "conditional"
+    assert d.benefit.summary.startswith(
+        "10 visits used reaches the limit of 10 per calendar year; more visits need prior authorization "
+        "(e.g. a treatment authorization request). covered (back)"
+    )
+    assert [(r.kind, r.text) for r in d.requirements if r.kind == "prior_authorization"] == [
+        (
+            "prior_authorization",
+            "past visit 10 per calendar year: more visits need prior authorization (e.g. a treatment "
+            "authorization request) (ask the plan)",
+        )
+    ]
+
+
+def test_an_extrapolated_rule_says_so_in_the_trace(data: Data) -> None:
+    v = rule("tricare", ["tricare"], provision("covered"))
+    v["versions"][0].update({"effective": "2019-05-01", "effective_basis": "evidenced_from"})
+    data.federal("t", a=v)
+    d = data.ask(coverage="tricare", service_date="2016-05-01")
+    assert [t.reason for t in d.trace if t.decision == "applied"] == [
+        "covered: covered (p) [extrapolated: this version's evidence runs from 2019-05-01 onward]"
+    ]
+    assert d.warnings == [
+        "evidence from 2019-05-01 onward; this answer assumes the rules were the same on 2016-05-01"
+    ]
