@@ -237,6 +237,10 @@ class TestOneBadFile:
             check(coverage="medicare", diagnosis="M54.50", data_dir=data, today=TODAY)
 
 
+CODES = ["M54.50", "M54.41", "M54.42", "M54.16", "M54.17", "M51.16", "M51.17", "G43.909", "M79.7",
+         "M17.11", "M17.12", "R51.9", "N94.6"]  # fmt: skip
+
+
 class TestCost:
     def test_duplicate_diagnoses_count_once(self) -> None:
         d = check(
@@ -249,21 +253,7 @@ class TestCost:
         assert [x.code for x in d.diagnoses] == ["M54.50"]
 
     def test_more_than_twelve_diagnoses_are_refused(self) -> None:
-        codes = [
-            "M54.50",
-            "M54.41",
-            "M54.42",
-            "M54.16",
-            "M54.17",
-            "M51.16",
-            "M51.17",
-            "G43.909",
-            "M79.7",
-            "M17.11",
-            "M17.12",
-            "R51.9",
-            "N94.6",
-        ]
+        codes = CODES
         check(
             coverage="medicare",
             diagnosis=codes[:12],
@@ -289,20 +279,7 @@ class TestCost:
             return real(self, code)
 
         monkeypatch.setattr(Dataset, "conditions_of", counted)
-        codes = [
-            "M54.50",
-            "M54.41",
-            "M54.42",
-            "M54.16",
-            "M54.17",
-            "M51.16",
-            "M51.17",
-            "G43.909",
-            "M79.7",
-            "M17.11",
-            "M17.12",
-            "R51.9",
-        ]
+        codes = CODES[:12]
 
         def cost(n: int) -> int:
             calls.clear()
