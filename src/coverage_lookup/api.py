@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from . import records
 from .codes.icd10cm import ICD10_START, IcdStatus, dotted, normalize_icd, shared_index
 from .codes.procedures import normalize_procedure
-from .dataset import Dataset, load_dataset
+from .dataset import Dataset, condition_key, load_dataset
 from .engine import NormalizedQuery, evaluate
 from .errors import InputError, one_of
 from .states import normalize_state
@@ -75,8 +75,8 @@ def normalize_provider(value: str) -> str:
 
 
 def normalize_condition(ds: Dataset, value: str) -> str:
-    key = value.strip().lower().replace("-", " ")
-    name = ds.condition_aliases.get(key) or ds.condition_aliases.get(key.replace(" ", "_"))
+    key = condition_key(value)
+    name = ds.condition_aliases.get(key)
     if name is None:
         import difflib
 
@@ -138,17 +138,18 @@ _QUERY_ARGUMENTS = (
 
 
 def _unavailable_warnings(
-    ds: Dataset, state: str | None, payer_id: str | None, payer_known: bool, payer: str | None
+    ds: Dataset, state: str | None, payer_id: str | None, payer_known: bool
 ) -> list[str]:
     """Say when a rule file that could bear on this question was left out of the load (broken)."""
     out = []
     for rel, problems in ds.unavailable.items():
-        folder, _, name = rel.rpartition("/")
-        stem = name.split(".", 1)[0]
-        if folder == "state_policies":
-            relevant = state is not None and stem.upper() == state
-        elif folder == "payers":
-            relevant = payer is not None and (payer_id == stem.lower() or not payer_known)
+        path = PurePosixPath(rel)
+        if path.parent.name == "state_policies":
+            relevant = state is not None and path.stem.upper() == state
+        elif path.parent.name == "payers":
+            # A payer the dataset recognises has its file loaded, so only a named payer it does not
+            # recognise may be the one in the broken file.
+            relevant = payer_id is not None and not payer_known
         else:
             relevant = True
         if relevant:
@@ -458,9 +459,7 @@ def determine(
         service_date=on,
         visits_used=visits_used,
         age=age,
-        warnings=list(
-            dict.fromkeys([*warnings, *_unavailable_warnings(ds, st, payer_id, payer_known, payer)])
-        ),
+        warnings=list(dict.fromkeys([*warnings, *_unavailable_warnings(ds, st, payer_id, payer_known)])),
     )
     fields = evaluate(ds, nq, today)
     return records.Determination(

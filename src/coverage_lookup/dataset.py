@@ -37,10 +37,16 @@ if TYPE_CHECKING:
 
     from .models import CodeChange, ConditionSet, Rule, RuleFile
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 CONDITIONS_FILE = "conditions.yaml"
 CODE_HISTORY_FILE = "codes/icd10cm_changes.yaml"
 SOURCES_FILE = "sources.yaml"  # source declarations for the scrapers (kind, extractor); not rules
+
+
+def condition_key(text: str) -> str:
+    """How condition names are compared: case, hyphens, underscores and runs of spaces do not
+    matter ('Tension-Type  Headache' and 'tension_type_headache' are one name)."""
+    return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
 
 
 def default_data_dir() -> Path:
@@ -380,8 +386,8 @@ def _load_uncached(snap: Snapshot) -> Dataset:
     for name, cset in conditions.items():
         where = f"{CONDITIONS_FILE}: conditions.{name}"
         _check_codes(where + ".codes", cset.codes, index, history_codes, fatal)
-        for alias in [name, name.replace("_", " "), cset.label, *cset.aliases]:
-            key = alias.strip().lower()
+        for alias in [name, cset.label, *cset.aliases]:
+            key = condition_key(alias)
             if key in aliases and aliases[key] != name:
                 fatal.append(f"{where}.aliases: {alias!r} also names {aliases[key]!r} — make it unique")
             aliases[key] = name
