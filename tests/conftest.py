@@ -14,6 +14,8 @@ TODAY = date(2026, 12, 6)
 
 # Keep the dataset cache out of the user's home while testing.
 os.environ.setdefault("COVERAGE_LOOKUP_CACHE", tempfile.mkdtemp(prefix="coverage-lookup-cache-"))
+# ... and the plan store (plans import) too: a test that needs one makes its own.
+os.environ["COVERAGE_LOOKUP_HOME"] = tempfile.mkdtemp(prefix="coverage-lookup-home-")
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,9 @@ RECORD_CLASSES = [
 
 
 def test_every_record_has_its_model() -> None:
-    assert len(RECORD_CLASSES) == 11
+    assert (
+        len(RECORD_CLASSES) == 15
+    )  # incl. the plan records (PlanOut, CostShareOut, PlanLimitOut, PlanCountOut)
     for rec in RECORD_CLASSES:
         model = getattr(models, rec.__name__)
         assert issubclass(model, models.Out)

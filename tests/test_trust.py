@@ -402,7 +402,11 @@ class TestApiTypes:
     def test_numbers_from_spreadsheets(self) -> None:
         assert ask(coverage="medicaid", state=6, diagnosis="M54.50").state == "CA"  # FIPS 06
         assert ask(**self.base, procedure=97810).procedure == "97810"
-        assert ask(coverage="fehb", plan_id=12345, diagnosis="M54.50").plan_id == "12345"
+        # A number becomes the text of a plan ID -- and an ID no data knows is refused, never ignored.
+        with pytest.raises(InputError) as e:
+            ask(coverage="fehb", plan_id=12345, diagnosis="M54.50")
+        assert (e.value.field, e.value.value) == ("plan_id", "12345")
+        assert ask(coverage="fehb", plan_id="fep_blue_focus", diagnosis="M54.50").plan_id == "fep_blue_focus"
         assert ask(**self.base, visits_used=3.0).visits_used == 3
         assert ask(**self.base, state=float("nan")).state is None  # an empty cell
 

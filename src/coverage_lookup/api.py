@@ -160,6 +160,15 @@ def _unavailable_warnings(
     return out
 
 
+def _payer_by_name(ds: Dataset, name: str) -> str | None:
+    """The payer a name (an issuer's marketing name) is exactly an alias of, else None; no guessing."""
+    key = name.strip().lower()
+    for f in ds.files.values():
+        if f.payer is not None and key in {a.lower() for a in [f.payer.id, f.payer.name, *f.payer.aliases]}:
+            return str(f.payer.id)
+    return None
+
+
 def _payer_name(ds: Dataset, payer_id: str) -> str:
     for f in ds.files.values():
         if f.payer is not None and f.payer.id == payer_id:
@@ -430,6 +439,28 @@ def determine(
             # Notes about untracked history are carried by DiagnosisOut.validity_certain instead.
             warnings.extend(n for n in status.notes if "not tracked" not in n)
             statuses.append(status)
+    plan_out = None
+    plan_counts = None
+    if plan_id is not None:
+        from .plans.lookup import resolve
+
+        known = {r.rule.scope.plan_id for r in ds.rules.values() if r.rule.scope.plan_id}
+        resolved = resolve(known, cov, plan_id, on, st)
+        if resolved.rules:
+            ds = ds.with_rules(resolved.rules)
+        plan_out = resolved.plan
+        if plan_out is not None:
+            plan_id = plan_out.plan_id
+        st = st or resolved.state
+        warnings.extend(resolved.warnings)
+        if payer_id is None and resolved.issuer_name:
+            issuer_payer = _payer_by_name(ds, resolved.issuer_name)
+            if issuer_payer is not None:
+                payer_id, payer_known, payer_name = issuer_payer, True, _payer_name(ds, issuer_payer)
+    elif cov in ("individual", "small_group") and st is not None:
+        from .plans.lookup import state_counts
+
+        plan_counts = state_counts(st, on.year)
     cond = normalize_condition(ds, condition) if condition is not None and condition.strip() else None
     if cond is not None and statuses:
         # The diagnosis decides; a condition given with it only labels it, so it must be one the
@@ -482,5 +513,7 @@ def determine(
         ],
         condition=cond,
         visits_used=visits_used,
+        plan=plan_out,
+        plan_counts=plan_counts,
         **fields,  # type: ignore[arg-type]
     )

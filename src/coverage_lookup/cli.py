@@ -29,7 +29,11 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--state", help="state code or name (CA, 'New York', DC)")
     p.add_argument("--payer", help="payer id or common name")
-    p.add_argument("--plan-id", help="plan id (e.g. a marketplace plan id or fep_blue_focus)")
+    p.add_argument(
+        "--plan-id",
+        help="plan ID: a marketplace plan (91058WI0050007-01) or Medicare Advantage plan (H1234-001) "
+        "from imported CMS files (see `plans import`), or fep_blue_focus",
+    )
     p.add_argument("--dx", action="append", default=[], metavar="CODE", help="ICD-10-CM code (repeatable)")
     p.add_argument("--condition", help="named condition set, e.g. sciatica, 'chronic low back pain'")
     p.add_argument("--cpt", default="97810", help="procedure code (default 97810)")
@@ -134,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     rf.add_argument(
         "--retries", type=_positive_int("retries"), default=4, help="attempts per request (default 4)"
     )
+    from .plans.cli import add_parser as add_plans_parser
+
+    add_plans_parser(sub)
     ve = sub.add_parser("verify", help="stamp a rule as re-verified today (updates last_verified in place)")
     ve.add_argument("rule", metavar="RULE_ID")
     ve.add_argument("--date", help="verification date YYYY-MM-DD (default today)")
@@ -186,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.payers(args)
         if args.command == "states":
             return commands.states(args)
+        if args.command == "plans":
+            from .plans.cli import run as run_plans
+
+            return run_plans(args)
         return commands.schema()
     except InputError as exc:
         print(f"coverage-lookup: error: {exc}", file=sys.stderr)

@@ -23,7 +23,7 @@ import os
 import pickle
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,6 +182,11 @@ class Dataset:
                     index.setdefault(cov, []).append(r)
             self._by_coverage = index
         return list(self._by_coverage.get(coverage, ()))
+
+    def with_rules(self, extra: list[LoadedRule]) -> Dataset:
+        """This dataset plus rules made for one question (a plan's own row from the plan store); the
+        condition index is shared, the coverage index rebuilt."""
+        return replace(self, rules={**self.rules, **{r.id: r for r in extra}}, _by_coverage=None)
 
     def conditions_of(self, code: str) -> list[str]:
         """Names of the condition sets a dotless code belongs to (a set's code or category is a prefix

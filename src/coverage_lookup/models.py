@@ -431,6 +431,50 @@ class Evidence(Out):
     latest: date | None = Field(description="the last such date; null when the evidence runs to the present")
 
 
+class CostShareOut(Out):
+    tier: str = Field(description="in_network_tier_1, in_network_tier_2 or out_of_network")
+    copay: str = Field(description="the copay in words")
+    coinsurance: str = Field(description="the coinsurance in words")
+    copay_text: str = Field(description="the copay as the plan's file wrote it")
+    coinsurance_text: str = Field(description="the coinsurance as the plan's file wrote it")
+
+
+class PlanLimitOut(Out):
+    quantity: float
+    unit: str = Field(description="visits or dollars")
+    per: str = Field(description="year, benefit_period or unstated")
+    source: str = Field(description="LimitQty/LimitUnit, Explanation, or the PBP fields it was read from")
+    text: str = Field(description="the words the limit was read from")
+    shared_with: list[str] = Field(default_factory=list)
+
+
+class PlanOut(Out):
+    plan_id: str
+    plan_year: int
+    source: str
+    covered: bool
+    name: str | None = None
+    issuer: str | None = None
+    state: str | None = None
+    market: str | None = None
+    metal_level: str | None = None
+    cost_sharing: list[CostShareOut] = Field(default_factory=list)
+    limits: list[PlanLimitOut] = Field(default_factory=list)
+    exclusions: str | None = None
+    explanation: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+    related: list[str] = Field(default_factory=list)
+
+
+class PlanCountOut(Out):
+    plan_year: int
+    state: str
+    plans: int = Field(description="plan variants in the imported benefits file for the state")
+    covered: int = Field(description="of them, those whose acupuncture row says covered")
+    source: str
+    text: str
+
+
 class Determination(Out):
     status: Status
     summary: str
@@ -457,6 +501,13 @@ class Determination(Out):
     warnings: list[str]
     ignored: list[str] = Field(
         default_factory=list, description="query fields that do not change the answer for this coverage"
+    )
+    plan: PlanOut | None = Field(
+        default=None, description="the plan's own benefit row, when a plan ID was given"
+    )
+    plan_counts: PlanCountOut | None = Field(
+        default=None,
+        description="how many imported marketplace plans in the state cover acupuncture that year",
     )
 
     def citations(self) -> list[CitationOut]:

@@ -116,6 +116,54 @@ class Evidence:
 
 
 @dataclass(slots=True)
+class CostShareOut:
+    tier: str  # "in_network_tier_1" | "in_network_tier_2" | "out_of_network"
+    copay: str  # in words, e.g. "$35 copay after the deductible", "not applicable"
+    coinsurance: str
+    copay_text: str  # as the plan wrote it
+    coinsurance_text: str
+
+
+@dataclass(slots=True)
+class PlanLimitOut:
+    quantity: float
+    unit: str  # "visits" | "dollars"
+    per: str  # "year" | "benefit_period" | "unstated"
+    source: str  # the column(s) or text it was read from
+    text: str
+    shared_with: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PlanOut:
+    plan_id: str
+    plan_year: int
+    source: str  # which public file, e.g. "CMS Benefits and Cost Sharing PUF"
+    covered: bool
+    name: str | None = None
+    issuer: str | None = None
+    state: str | None = None
+    market: str | None = None
+    metal_level: str | None = None
+    cost_sharing: list[CostShareOut] = field(default_factory=list)
+    limits: list[PlanLimitOut] = field(default_factory=list)
+    exclusions: str | None = None
+    explanation: str | None = None
+    details: dict[str, str] = field(default_factory=dict)  # further fields as the file wrote them
+    related: list[str] = field(default_factory=list)  # e.g. the chiropractic row a limit is shared with
+
+
+@dataclass(slots=True)
+class PlanCountOut:
+    plan_year: int
+    state: str
+    plans: int  # plan variants in the imported benefits file for the state
+    covered: int  # of them, those whose acupuncture row says covered
+    source: str
+    text: str
+
+
+@dataclass(slots=True)
 class Determination:
     status: Status
     summary: str
@@ -141,3 +189,5 @@ class Determination:
     missing: list[str]
     warnings: list[str]
     ignored: list[str] = field(default_factory=list)
+    plan: PlanOut | None = None
+    plan_counts: PlanCountOut | None = None

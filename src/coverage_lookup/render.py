@@ -6,7 +6,7 @@ import textwrap
 from typing import Protocol
 
 from .evidence import describe_span
-from .records import Determination
+from .records import Determination, PlanOut
 from .vocab import COVERAGE_LABELS, PROCEDURES
 
 MARKS = {"covered": "COVERED", "not_covered": "NOT COVERED", "conditional": "DEPENDS", "unknown": "UNKNOWN"}
@@ -46,6 +46,32 @@ def citation_label(c: CitationLike) -> str:
     if c.kind == "secondary":
         return f"{issuer} (secondary report): {c.title}"
     return f"{issuer}: {c.title}"
+
+
+def _plan_lines(p: PlanOut) -> list[str]:
+    """The plan's own row: its values in words beside the plan's own text."""
+    name = " — ".join(x for x in (p.name, p.issuer) if x)
+    lines = ["", f"Plan {p.plan_id}" + (f" ({name})" if name else "") + f", plan year {p.plan_year}:"]
+    lines.append(f"  acupuncture: {'covered' if p.covered else 'not covered'} (source: {p.source})")
+    if p.market or p.metal_level:
+        lines.append("  " + ", ".join(x for x in (p.market, p.metal_level) if x))
+    for c in p.cost_sharing:
+        lines.append(
+            f"  {c.tier.replace('_', ' ')}: {c.copay}; {c.coinsurance}"
+            f"  [file: {c.copay_text or '-'} / {c.coinsurance_text or '-'}]"
+        )
+    for lim in p.limits:
+        shared = f", shared with {', '.join(lim.shared_with)}" if lim.shared_with else ""
+        unit = f"${lim.quantity:,.0f}" if lim.unit == "dollars" else f"{lim.quantity:g} visits"
+        per = {"year": " per year", "benefit_period": " per benefit period"}.get(lim.per, "")
+        lines.append(_wrap(f"limit: {unit}{per}{shared} [from {lim.source}: {lim.text}]"))
+    for text in p.related:
+        lines.append(_wrap(f"shared-limit service: {text}"))
+    if p.exclusions:
+        lines.append(_wrap(f"plan's exclusions: {p.exclusions}"))
+    if p.explanation:
+        lines.append(_wrap(f"plan's explanation: {p.explanation}"))
+    return lines
 
 
 def card(d: Determination) -> str:
@@ -102,6 +128,11 @@ def card(d: Determination) -> str:
             if lim.note:
                 text += f" — {lim.note}"
             lines.append(_wrap(text))
+    if d.plan is not None:
+        lines.extend(_plan_lines(d.plan))
+    if d.plan_counts is not None:
+        lines.append("")
+        lines.append(_wrap("Plans in the state: " + d.plan_counts.text, ""))
     if d.missing:
         lines.append("")
         lines.append("Missing to decide: " + "; ".join(d.missing))

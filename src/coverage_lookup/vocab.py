@@ -114,11 +114,12 @@ DRY_NEEDLING_CODES: tuple[str, ...] = ("20560", "20561")
 INJECTION_CODES: tuple[str, ...] = ("20550", "20551", "20552", "20553")
 
 Period = Literal[
-    "90_days", "calendar_year", "rolling_12_months", "month", "week", "benefit_period", "episode"
+    "90_days", "calendar_year", "plan_year", "rolling_12_months", "month", "week", "benefit_period", "episode"
 ]
 PERIOD_LABELS: dict[str, str] = {
     "90_days": "per 90 days",
     "calendar_year": "per calendar year",
+    "plan_year": "per plan year",
     "rolling_12_months": "per 12 months",
     "month": "per month",
     "week": "per week",
