@@ -66,7 +66,14 @@ def _import(
                 + "); the store is unchanged",
             )
         PlanStore.finish_import(
-            conn, import_id, stats.years, stats.rows_read, stats.rows_kept, stats.malformed, stats.columns
+            conn,
+            import_id,
+            prov.digest(),
+            stats.years,
+            stats.rows_read,
+            stats.rows_kept,
+            stats.malformed,
+            stats.columns,
         )
         PlanStore.prune_imports(conn)
         states = [
@@ -77,7 +84,7 @@ def _import(
         kind=kind,
         file=prov.file_name,
         member=prov.member,
-        sha256=prov.sha256,
+        sha256=prov.digest(),
         size=prov.size,
         years=sorted(stats.years),
         rows_read=stats.rows_read,

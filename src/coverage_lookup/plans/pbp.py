@@ -133,7 +133,7 @@ def import_pbp(path: Path, year: int | None = None, store: PlanStore | None = No
                 "file", str(path), f"no usable rows ({stats.rows_read} read); the store is unchanged"
             )
         PlanStore.finish_import(
-            conn, import_id, [y], stats.rows_read, stats.rows_kept, stats.malformed, stats.columns
+            conn, import_id, digest, [y], stats.rows_read, stats.rows_kept, stats.malformed, stats.columns
         )
         PlanStore.prune_imports(conn)
     summary = ImportSummary(

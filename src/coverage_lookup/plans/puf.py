@@ -26,8 +26,8 @@ from typing import IO
 from ..errors import InputError
 
 KEEP_BENEFITS = ("Acupuncture", "Chiropractic Care", "Massage Therapy")
-_KEEP_EXACT = frozenset(KEEP_BENEFITS)
 _KEEP_LOWER = {b.lower(): b for b in KEEP_BENEFITS}
+_UNSEEN = ""  # a sentinel: no benefit name is kept as the empty string
 
 BENEFIT_REQUIRED = ("BusinessYear", "StateCode", "IssuerId", "PlanId", "BenefitName", "IsCovered")
 BENEFIT_OPTIONAL = (
@@ -76,8 +76,13 @@ READ_CHUNK = 1 << 20
 class Provenance:
     file_name: str
     size: int
-    sha256: str
+    sha256: str  # of the file as given (the zip, for a zip); see digest()
     member: str | None = None  # the CSV inside a zip
+    hashing: _Hashing | None = None  # a plain CSV is hashed while it is read, in the same pass
+
+    def digest(self) -> str:
+        """The file's SHA-256; for a plain CSV, valid once the file has been read to its end."""
+        return self.hashing.hexdigest() if self.hashing is not None else self.sha256
 
 
 @dataclass
@@ -88,6 +93,7 @@ class ReadStats:
     malformed_examples: list[str] = field(default_factory=list)
     years: set[int] = field(default_factory=set)
     columns: int = 0
+    blank: int = 0  # blank lines, not counted as rows
 
     def bad(self, line: int, why: str) -> None:
         self.malformed += 1
@@ -101,6 +107,30 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(READ_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class _Hashing(io.RawIOBase):
+    """A raw file stream that feeds every byte it reads to SHA-256, so hashing costs no second pass."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+        self._hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._inner.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self._hash.update(buffer[:n])
+        return int(n or 0)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 class _Capped(io.RawIOBase):
@@ -173,12 +203,14 @@ def open_text(path: Path, wanted: str) -> tuple[IO[str], Provenance]:
     if not path.is_file():
         raise InputError("file", str(path), "give an existing .csv or .zip file")
     size = path.stat().st_size
-    digest = sha256_of(path)
     with path.open("rb") as probe:
         is_zip = probe.read(4) == b"PK\x03\x04"
     raw: IO[bytes]
     member = None
+    hashing = None
+    digest = ""
     if is_zip:
+        digest = sha256_of(path)
         try:
             zf = zipfile.ZipFile(path)
             info = _pick_member(zf, path, wanted)
@@ -187,9 +219,10 @@ def open_text(path: Path, wanted: str) -> tuple[IO[str], Provenance]:
         except zipfile.BadZipFile as exc:
             raise InputError("file", str(path), f"not a readable zip file ({exc})") from None
     else:
-        raw = path.open("rb", buffering=READ_CHUNK)
+        hashing = _Hashing(path.open("rb", buffering=0))
+        raw = io.BufferedReader(hashing, READ_CHUNK)
     text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-    return text, Provenance(path.name, size, digest, member)
+    return text, Provenance(path.name, size, digest, member, hashing)
 
 
 def _header(reader: Iterator[list[str]], path: str, required: tuple[str, ...], kind: str) -> dict[str, int]:
@@ -222,7 +255,7 @@ class BenefitRow:
     issuer_id: str
     plan_id: str
     benefit: str
-    values: dict[str, str]  # the optional columns present in the file
+    values: dict[str, str]  # the optional columns present in the file and not blank, as written
 
 
 def read_benefits(
@@ -238,29 +271,37 @@ def read_benefits(
     optional.append(("IsCovered", index["iscovered"]))
     need = max(index.values()) + 1
     last_plan = ""
-    line = 1
+    keep_of: dict[str, str | None] = {}  # benefit name as written -> the kept name, or None
+    rows = 0
     try:
-        for row in reader:
-            line += 1
-            stats.rows_read += 1
+        for rows, row in enumerate(reader, 1):  # noqa: B007 - rows is read after the loop
+            # The common row -- another benefit of the plan just seen, not one kept -- costs two
+            # lookups and a comparison; everything else takes the careful path below.
+            try:
+                if keep_of[row[b]] is None and row[p] == last_plan:
+                    continue
+            except (KeyError, IndexError):
+                pass
             if len(row) < need:
                 if not row or (len(row) == 1 and not row[0].strip()):
-                    stats.rows_read -= 1  # a blank line
+                    stats.blank += 1
                     continue
-                stats.bad(line, f"{len(row)} fields where the header has {need}")
+                stats.bad(reader.line_num, f"{len(row)} fields where the header has {need}")
                 continue
             plan = row[p]
             name = row[b]
-            keep = name in _KEEP_EXACT or name.strip().lower() in _KEEP_LOWER
-            if plan == last_plan and not keep:
+            kept = keep_of.get(name, _UNSEEN)
+            if kept is _UNSEEN:
+                kept = keep_of[name] = _KEEP_LOWER.get(name.strip().lower())
+            if kept is None and plan == last_plan:
                 continue
             year_text = row[y].strip()
             if not year_text.isdigit() or not 2014 <= int(year_text) <= 2100:
-                stats.bad(line, f"BusinessYear {year_text!r} is not a plan year")
+                stats.bad(reader.line_num, f"BusinessYear {year_text!r} is not a plan year")
                 continue
             plan_id = plan.strip().upper()
             if not _PLAN_ID.match(plan_id):
-                stats.bad(line, f"PlanId {plan!r} is not a plan ID with its variant")
+                stats.bad(reader.line_num, f"PlanId {plan!r} is not a plan ID with its variant")
                 continue
             year = int(year_text)
             state = row[s].strip().upper()
@@ -268,21 +309,21 @@ def read_benefits(
                 last_plan = plan
                 stats.years.add(year)
                 on_plan(year, plan_id, state)
-            if not keep:
+            if kept is None:
                 continue
             stats.rows_kept += 1
-            yield BenefitRow(
-                year=year,
-                state=state,
-                issuer_id=row[iss].strip(),
-                plan_id=plan_id,
-                benefit=_KEEP_LOWER[name.strip().lower()],
-                values={col: _fix(row[i].strip()) for col, i in optional},
-            )
+            values = {}
+            for col, i in optional:
+                v = row[i]
+                if v:
+                    values[col] = v if v.isascii() else _fix(v)
+            yield BenefitRow(year, state, row[iss].strip(), plan_id, kept, values)
     except csv.Error as exc:
         raise InputError(
-            "file", path, f"line {line} is not valid CSV ({exc}); nothing was imported"
+            "file", path, f"line {reader.line_num} is not valid CSV ({exc}); nothing was imported"
         ) from None
+    finally:
+        stats.rows_read = rows - stats.blank
 
 
 @dataclass(slots=True)

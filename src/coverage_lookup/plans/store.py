@@ -97,6 +97,10 @@ class ImportRecord:
     columns: int
 
 
+def _stripped(values: dict[str, str]) -> dict[str, str]:
+    return {k: v.strip() for k, v in values.items()}
+
+
 class PlanStore:
     """A handle on the plan store. Opening for reading never creates the file."""
 
@@ -161,6 +165,7 @@ class PlanStore:
     def finish_import(
         conn: sqlite3.Connection,
         import_id: int,
+        sha256: str,
         years: Iterable[int],
         read: int,
         kept: int,
@@ -168,8 +173,9 @@ class PlanStore:
         columns: int,
     ) -> None:
         conn.execute(
-            "UPDATE imports SET years = ?, rows_read = ?, rows_kept = ?, rows_malformed = ?, columns = ? WHERE id = ?",
-            (json.dumps(sorted(years)), read, kept, malformed, columns, import_id),
+            "UPDATE imports SET sha256 = ?, years = ?, rows_read = ?, rows_kept = ?, rows_malformed = ?, columns = ? "
+            "WHERE id = ?",
+            (sha256, json.dumps(sorted(years)), read, kept, malformed, columns, import_id),
         )
 
     @staticmethod
@@ -223,7 +229,7 @@ class PlanStore:
     def benefit_rows(self, year: int, plan_id: str) -> dict[str, tuple[dict[str, str], str, str, int]]:
         """benefit name -> (values, state, issuer id, import id) for one plan variant and year."""
         return {
-            r["benefit"]: (json.loads(r["values"]), r["state"], r["issuer_id"], r["import_id"])
+            r["benefit"]: (_stripped(json.loads(r["values"])), r["state"], r["issuer_id"], r["import_id"])
             for r in self._rows(
                 'SELECT benefit, "values", state, issuer_id, import_id FROM benefits WHERE year = ? AND plan_id = ?',
                 (year, plan_id),
@@ -244,7 +250,7 @@ class PlanStore:
 
     def attributes(self, year: int, plan_id: str) -> dict[str, str] | None:
         rows = self._rows('SELECT "values" FROM attributes WHERE year = ? AND plan_id = ?', (year, plan_id))
-        return json.loads(rows[0]["values"]) if rows else None
+        return _stripped(json.loads(rows[0]["values"])) if rows else None
 
     def benefit_years(self) -> dict[int, list[str]]:
         """Imported plan year -> the states whose plans the benefits file held."""
