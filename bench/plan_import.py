@@ -24,11 +24,32 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = (
-    "BusinessYear,StateCode,IssuerId,SourceName,ImportDate,StandardComponentId,PlanId,BenefitName,"
-    "CopayInnTier1,CopayInnTier2,CopayOutofNet,CoinsInnTier1,CoinsInnTier2,CoinsOutofNet,IsEHB,IsCovered,"
-    "QuantLimitOnSvc,LimitQty,LimitUnit,Exclusions,Explanation,EHBVarReason,IsExclFromInnMOOP,IsExclFromOonMOOP"
-).split(",")
+COLUMNS = [
+    "BusinessYear",
+    "StateCode",
+    "IssuerId",
+    "SourceName",
+    "ImportDate",
+    "StandardComponentId",
+    "PlanId",
+    "BenefitName",
+    "CopayInnTier1",
+    "CopayInnTier2",
+    "CopayOutofNet",
+    "CoinsInnTier1",
+    "CoinsInnTier2",
+    "CoinsOutofNet",
+    "IsEHB",
+    "IsCovered",
+    "QuantLimitOnSvc",
+    "LimitQty",
+    "LimitUnit",
+    "Exclusions",
+    "Explanation",
+    "EHBVarReason",
+    "IsExclFromInnMOOP",
+    "IsExclFromOonMOOP",
+]
 BENEFITS_PER_PLAN = 60
 STATES = ["AK", "AL", "AR", "AZ", "DE", "FL", "HI", "IA", "IN", "KS", "LA", "MI", "MO", "MS", "MT", "NC", "ND",
           "NE", "NH", "OH", "OK", "OR", "SC", "SD", "TN", "TX", "UT", "WI", "WV", "WY"]  # fmt: skip
