@@ -351,7 +351,9 @@ def determine(
         _text("provider", provider, hint=f"give a provider type; {one_of(PROVIDER_TYPES)}")
         or "licensed_acupuncturist"
     )
-    visits_used = _whole("visits_used", visits_used, "use a whole number of visits, 0 or more", 0, 100_000)
+    visits_used = _whole(
+        "visits_used", visits_used, "use a whole number of visits from 0 to 100000", 0, 100_000
+    )
     age = _whole("age", age, "use a whole number of years from 0 to 130", 0, 130)
     plan_id = _text("plan_id", plan_id, numbers=True, hint="give the plan ID as text, e.g. 12345CA0010001-01")
     if plan_id is not None and not _PLAN_ID_RE.match(plan_id.strip()):

@@ -55,7 +55,7 @@ def _int_arg(name: str, valid: str, value: str, low: int = 0, high: int | None =
 
 
 def _visits(value: str) -> int:
-    return _int_arg("visits_used", "use a whole number of visits, 0 or more", value)
+    return _int_arg("visits_used", "use a whole number of visits from 0 to 100000", value, high=100_000)
 
 
 def _age(value: str) -> int:
