@@ -76,7 +76,7 @@ def test_whole_number_bounds_are_inclusive(field: str, low: int, high: int) -> N
             condition="sciatica",
             today=TODAY,
             service_date="2024-03-01",
-            **{field: value},
+            **{field: value},  # type: ignore[arg-type]
         )
         assert getattr(d, field, value) == value or field == "age"
     for value in (low - 1, high + 1):
@@ -86,7 +86,10 @@ def test_whole_number_bounds_are_inclusive(field: str, low: int, high: int) -> N
 def test_the_default_date_is_today() -> None:
     assert check("medicare", diagnosis="M54.50", provider="physician", today=TODAY).service_date == TODAY
     assert check(
-        "medicare", diagnosis="M54.50", provider="physician", today="2025-01-02"
+        "medicare",
+        diagnosis="M54.50",
+        provider="physician",
+        today="2025-01-02",  # type: ignore[arg-type]
     ).service_date == date(2025, 1, 2)
 
 
@@ -140,7 +143,7 @@ def test_spreadsheet_empty_cells() -> None:
 
     assert _missing(None) and _missing(float("nan")) and _missing(NAType()) and _missing(NaTType())
     assert not _missing(Other()) and not _missing(0) and not _missing("")
-    d = check("medicaid", state=NAType(), condition="sciatica", age=NaTType(), today=TODAY)
+    d = check("medicaid", state=NAType(), condition="sciatica", age=NaTType(), today=TODAY)  # type: ignore[arg-type]
     assert d.state is None and d.coverage == "medicaid"
 
 
