@@ -26,7 +26,18 @@ from coverage_lookup.plans.pbp import import_pbp
 from coverage_lookup.plans.store import PlanStore
 from tests.conftest import ROOT, TODAY
 
-SAMPLES = ROOT.parent / "shared" / "puf-samples"
+def _samples() -> Path:
+    """../shared/puf-samples beside the project (or $COVERAGE_LOOKUP_SHARED, or /work/shared for a clone
+    made elsewhere on this machine)."""
+    import os
+
+    for base in (os.environ.get("COVERAGE_LOOKUP_SHARED"), ROOT.parent / "shared", "/work/shared"):
+        if base and (Path(base) / "puf-samples").is_dir():
+            return Path(base) / "puf-samples"
+    return ROOT.parent / "shared" / "puf-samples"
+
+
+SAMPLES = _samples()
 SUBSET = SAMPLES / "bencs_2014_2016_acupuncture_chiro_massage_subset.csv"
 RANDOM = SAMPLES / "bencs_2014_2016_random10k_sample.csv"
 needs_samples = pytest.mark.skipif(
