@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +27,10 @@ from coverage_lookup.plans.pbp import import_pbp
 from coverage_lookup.plans.store import PlanStore
 from tests.conftest import ROOT, TODAY
 
+
 def _samples() -> Path:
     """../shared/puf-samples beside the project (or $COVERAGE_LOOKUP_SHARED, or /work/shared for a clone
     made elsewhere on this machine)."""
-    import os
-
     for base in (os.environ.get("COVERAGE_LOOKUP_SHARED"), ROOT.parent / "shared", "/work/shared"):
         if base and (Path(base) / "puf-samples").is_dir():
             return Path(base) / "puf-samples"
