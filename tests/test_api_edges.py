@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from coverage_lookup import InputError, Query, check
-from coverage_lookup.api import get_dataset, normalize_condition, normalize_payer
+from coverage_lookup.api import get_dataset, normalize_condition
 from coverage_lookup.dataset import condition_key
+from coverage_lookup.vocabulary import read_payer
 from tests.conftest import TODAY
 from tests.test_engine_synthetic import Data, provision, rule
 
@@ -62,27 +63,31 @@ class TestConditionNames:
 
 
 class TestPayerNames:
-    def test_a_close_spelling_is_refused_with_the_known_payer(self, data: Data) -> None:
+    def test_a_close_spelling_is_set_aside_with_the_known_payer_named(self, data: Data) -> None:
         data.payer("acme", policy=rule("payer_policy", ["large_group"], provision("covered")))
         data.payer("zenith", policy=rule("payer_policy", ["large_group"], provision("covered")))
-        ds = get_dataset(data.root)
-        with pytest.raises(InputError) as e:
-            normalize_payer(ds, "acmee")  # similarity 0.89
-        assert e.value.field == "payer"
-        assert e.value.valid == "did you mean 'acme'? known payers: acme, zenith"
+        r = read_payer(get_dataset(data.root), "acmee")  # similarity 0.89
+        assert (r.id, r.known) == (None, False)
+        assert r.warnings == [
+            "payer not recognised: 'acmee'; the answer is for the coverage without a payer's own policy "
+            "(close matches: Acme)"
+        ]
 
-    def test_a_loosely_similar_name_is_a_payer_of_its_own(self, data: Data) -> None:
+    def test_an_unknown_name_never_becomes_an_id(self, data: Data) -> None:
         data.payer("acme", policy=rule("payer_policy", ["large_group"], provision("covered")))
         ds = get_dataset(data.root)
-        # similarity 0.73: below the 0.8 cut-off, so not taken for a typo of 'acme'
-        assert normalize_payer(ds, "Acme Co") == ("acme_co", False)
-        assert normalize_payer(ds, " __Acme -- Health__ ") == ("acme_health", False)
-        assert normalize_payer(ds, "ACME") == ("acme", True)
+        far = read_payer(ds, "Qqqq Zzzz Health")
+        assert (far.id, far.known) == (None, False)
+        assert far.warnings == [
+            "payer not recognised: 'Qqqq Zzzz Health'; the answer is for the coverage without a payer's own policy"
+        ]
+        known = read_payer(ds, " ACME  PPO ")
+        assert (known.id, known.known, known.plan_type) == ("acme", True, "PPO")
 
     def test_an_empty_payer_is_refused(self, data: Data) -> None:
         with pytest.raises(InputError) as e:
-            normalize_payer(get_dataset(data.root), "  ")
-        assert e.value.valid == "give a payer id or name, e.g. aetna"
+            read_payer(get_dataset(data.root), "  ")
+        assert e.value.valid == "give a payer's name as on the card, e.g. Aetna or 'BCBS of Texas'"
 
 
 class TestQueryObjects:

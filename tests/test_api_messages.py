@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 
 from coverage_lookup import InputError, check
-from coverage_lookup.api import _missing, normalize_coverage, normalize_provider
+from coverage_lookup.api import _missing, get_dataset, normalize_provider
+from coverage_lookup.vocabulary import read_coverage
 from tests.conftest import TODAY
 
-COVERAGES = (
+COVERAGE_TYPES = (
     "use one of fehb, individual, large_group, medicaid, medicare, medicare_advantage, self_funded, "
     "small_group, tricare, va, workers_comp"
 )
+COVERAGES = COVERAGE_TYPES + ", or a program name as on the card (coverage-lookup values coverage)"
 PROVIDERS = (
     "use one of chiropractor, clinical_nurse_specialist, licensed_acupuncturist, nurse_practitioner, "
     "physical_therapist, physician, physician_assistant"
@@ -35,10 +37,10 @@ def refused(**kw: Any) -> InputError:
 @pytest.mark.parametrize(
     ("kw", "message", "hint"),
     [
-        ({"coverage": "medicre"}, f"coverage: 'medicre' is not valid; {COVERAGES} (did you mean medicare?)", "did you mean medicare?"),
+        ({"coverage": "medicre"}, f"coverage: 'medicre' is not valid; {COVERAGES} (did you mean 'medicare'?)", "did you mean 'medicare'?"),
         ({"coverage": "zzzz"}, f"coverage: 'zzzz' is not valid; {COVERAGES}", None),
-        ({"coverage": 5}, f"coverage: 5 is not valid; give a coverage type as text; {COVERAGES}", None),
-        ({"coverage": float("nan")}, f"coverage: nan is not valid; {COVERAGES}", None),
+        ({"coverage": 5}, f"coverage: 5 is not valid; give a coverage type as text; {COVERAGE_TYPES}", None),
+        ({"coverage": float("nan")}, f"coverage: nan is not valid; {COVERAGE_TYPES}", None),
         ({"coverage": "medicare", "provider": "wizard"}, f"provider: 'wizard' is not valid; {PROVIDERS}", None),
         ({"coverage": "medicare", "provider": 7}, f"provider: 7 is not valid; give a provider type; {PROVIDERS}", None),
         ({"coverage": "medicare", "state": 3.5}, "state: 3.5 is not valid; give a state as text, e.g. CA or 'New York'", None),
@@ -50,7 +52,7 @@ def refused(**kw: Any) -> InputError:
         ({"coverage": "medicare", "plan_id": [1]}, "plan_id: [1] is not valid; give the plan ID as text, e.g. 12345CA0010001-01", None),
         ({"coverage": "medicare", "service_date": 1.5}, "service_date: 1.5 is not valid; use a date (a datetime's date part is taken) or text as YYYY-MM-DD", None),
         ({"coverage": "medicare", "today": 1.5}, "today: 1.5 is not valid; use a date (a datetime's date part is taken) or text as YYYY-MM-DD", None),
-        ({"coverage": "medicare", "today": "2026/12/06"}, "today: '2026/12/06' is not valid; use a real calendar date as YYYY-MM-DD, e.g. 2024-03-01", None),
+        ({"coverage": "medicare", "today": "2026/12/06"}, "today: '2026/12/06' is not valid; use a date as YYYY-MM-DD, MM/DD/YYYY or M/D/YYYY (month first), e.g. 2024-03-01 or 3/1/2024", None),
         ({"coverage": "medicare", "data_dir": 5}, "data_dir: 5 is not valid; give a folder path as text or a pathlib.Path", None),
         ({"coverage": "medicare", "data_dir": "/no/such"}, "data_dir: '/no/such' is not valid; give an existing data folder (like the project's data/, with conditions.yaml)", None),
         ({"coverage": "medicare", "plan_id": "bad id!"}, "plan_id: 'bad id!' is not valid; use letters, digits, '-', '_' or '.' (up to 40), e.g. 12345CA0010001-01", None),
@@ -104,7 +106,7 @@ def test_the_default_date_is_today() -> None:
     ],
 )
 def test_coverage_spellings(typed: str, coverage: str) -> None:
-    assert normalize_coverage(typed) == coverage
+    assert read_coverage(get_dataset(), typed).coverage == coverage
 
 
 @pytest.mark.parametrize(

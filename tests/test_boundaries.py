@@ -126,9 +126,12 @@ def _may_bill(version: Version, prov: Provision) -> str:
 def ask(lr: LoadedRule, version: Version, prov: Provision, on: date, **extra: Any) -> Determination:
     """A query that reaches ``prov`` of ``version`` of the rule on the date ``on``."""
     rule = lr.rule
+    # A payer's name implies its state (BCBSMA -> MA), whose own layers are not loaded here: ask for a
+    # self-funded plan where the rule reaches one, which only the plan and the payer govern.
+    preferred = ["self_funded"] if lr.payer is not None and "self_funded" in rule.scope.coverage else []
     coverage = next(
         c
-        for c in rule.scope.coverage
+        for c in [*preferred, *rule.scope.coverage]
         if any(s.layer == rule.layer for s in LAYER_PLANS[c]) and (c, rule.layer) not in NOT_APPLICABLE
     )
     # A catch-all provision is reached by a condition no earlier provision of the version names.

@@ -56,6 +56,7 @@ SPECIAL_FILES = {
     "conditions.yaml": {"title", "conditions"},
     "codes/icd10cm_changes.yaml": {"title", "changes"},
     "sources.yaml": {"title", "sources"},
+    "vocabulary.yaml": {"title", "coverage", "payers"},
 }
 
 

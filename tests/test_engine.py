@@ -233,9 +233,8 @@ class TestOtherPrograms:
         d = ask(**q, payer="Some Tiny Mutual")
         assert d.status == without.status != "unknown"
         assert d.medical_necessity.status == without.medical_necessity.status
-        assert "Some Tiny Mutual's own medical policy for acupuncture is not in the dataset" in d.missing
-        assert "Some Tiny Mutual" in d.medical_necessity.summary
-        assert any("not in the dataset" in w for w in d.warnings)
+        assert d.payer is None and d.medical_necessity.summary == without.medical_necessity.summary
+        assert d.warnings[0].startswith("payer not recognised: 'Some Tiny Mutual'")
 
     def test_fehb_plan_specific_and_later_unknown(self) -> None:
         d = ask(coverage="fehb", plan_id="fep_blue_focus", diagnosis="M54.50", service_date="2024-03-01")

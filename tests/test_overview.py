@@ -236,32 +236,36 @@ class TestNormalisation:
         assert e.valid.startswith("use one of cancer_pain, chemotherapy_nausea, chronic_low_back_pain")
         assert "..." not in e.valid  # all 23 condition sets are listed (the limit is 40)
 
-    def test_a_payer_typo_is_refused_with_the_closest_known_name(self) -> None:
-        from coverage_lookup import InputError, check
+    def test_a_payer_typo_is_set_aside_with_the_closest_known_name(self) -> None:
+        from coverage_lookup import check
         from tests.conftest import TODAY
 
-        with pytest.raises(InputError) as err:
-            check(coverage="large_group", payer="aetnaa", condition="neck pain", today=TODAY)
-        e = err.value
-        assert (e.field, e.value) == ("payer", "aetnaa")
-        assert e.valid.startswith("did you mean 'aetna'? known payers: aetna, anthem,")
+        d = check(coverage="large_group", payer="aetnaa", condition="neck pain", today=TODAY)
+        assert d.payer is None
+        assert d.warnings[0] == (
+            "payer not recognised: 'aetnaa'; the answer is for the coverage without a payer's own policy "
+            "(close matches: Aetna)"
+        )
 
     def test_an_unknown_payer_becomes_a_slug_and_keeps_its_name(self) -> None:
         from coverage_lookup import check
         from tests.conftest import TODAY
 
         d = check(coverage="large_group", payer="Some Tiny Mutual!", condition="neck pain", today=TODAY)
-        assert d.payer == "some_tiny_mutual"
-        assert "Some Tiny Mutual!'s own medical policy for acupuncture is not in the dataset" in d.missing
+        assert d.payer is None  # never turned into an id of its own
+        assert d.warnings[0].startswith(
+            "payer not recognised: 'Some Tiny Mutual!'; the answer is for the coverage without a payer's own policy"
+        )
 
-    def test_normalize_payer_refuses_blank_text(self) -> None:
+    def test_read_payer_refuses_blank_text(self) -> None:
         from coverage_lookup import InputError
-        from coverage_lookup.api import get_dataset, normalize_payer
+        from coverage_lookup.api import get_dataset
+        from coverage_lookup.vocabulary import read_payer
 
         with pytest.raises(InputError) as err:
-            normalize_payer(get_dataset(), "   ")
+            read_payer(get_dataset(), "   ")
         assert (err.value.field, err.value.value, err.value.valid) == (
             "payer",
             "   ",
-            "give a payer id or name, e.g. aetna",
+            "give a payer's name as on the card, e.g. Aetna or 'BCBS of Texas'",
         )

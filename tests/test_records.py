@@ -27,8 +27,8 @@ RECORD_CLASSES = [
 
 def test_every_record_has_its_model() -> None:
     assert (
-        len(RECORD_CLASSES) == 15
-    )  # incl. the plan records (PlanOut, CostShareOut, PlanLimitOut, PlanCountOut)
+        len(RECORD_CLASSES) == 16
+    )  # incl. the plan records (PlanOut, CostShareOut, PlanLimitOut, PlanCountOut) and AlternativeOut
     for rec in RECORD_CLASSES:
         model = getattr(models, rec.__name__)
         assert issubclass(model, models.Out)

@@ -15,7 +15,8 @@ from .dataset import Dataset, condition_key, load_dataset
 from .engine import NormalizedQuery, evaluate
 from .errors import InputError, one_of
 from .states import normalize_state
-from .vocab import COVERAGE_TYPES, PROVIDER_ALIASES, PROVIDER_TYPES
+from .vocab import COVERAGE_LABELS, COVERAGE_TYPES, PROVIDER_ALIASES, PROVIDER_TYPES
+from .vocabulary import EMPLOYER, read_coverage, read_date, read_payer
 
 if TYPE_CHECKING:
     from .models import Determination, Query
@@ -44,26 +45,8 @@ def parse_date(value: date | str | None, field: str = "service_date", today: dat
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise InputError(field, value, "use a date as YYYY-MM-DD")
-    try:
-        parsed = date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(field, value, "use a real calendar date as YYYY-MM-DD, e.g. 2024-03-01") from None
-    if len(value.strip()) != 10:
-        raise InputError(field, value, "use a date as YYYY-MM-DD, e.g. 2024-03-01")
-    return parsed
-
-
-def normalize_coverage(value: str) -> str:
-    key = value.strip().lower().replace("-", "_").replace(" ", "_")
-    if key not in COVERAGE_TYPES:
-        import difflib
-
-        close = difflib.get_close_matches(key, COVERAGE_TYPES, n=1)
-        raise InputError(
-            "coverage", value, one_of(COVERAGE_TYPES), f"did you mean {close[0]}?" if close else None
-        )
-    return key
+        raise InputError(field, value, "use a date as YYYY-MM-DD or MM/DD/YYYY")
+    return read_date(value, field)
 
 
 def normalize_provider(value: str) -> str:
@@ -90,31 +73,6 @@ def normalize_condition(ds: Dataset, value: str) -> str:
     return name
 
 
-def normalize_payer(ds: Dataset, value: str) -> tuple[str, bool]:
-    """(payer id, known). Unknown payers are accepted (their answers say 'unknown') unless a typo is likely."""
-    key = value.strip().lower()
-    if not key:
-        raise InputError("payer", value, "give a payer id or name, e.g. aetna")
-    table: dict[str, str] = {}
-    for f in ds.files.values():
-        if f.payer is not None:
-            for alias in [f.payer.id, f.payer.name, *f.payer.aliases]:
-                table[alias.lower()] = f.payer.id
-    if key in table:
-        return table[key], True
-    import difflib
-
-    close = difflib.get_close_matches(key, list(table), n=1, cutoff=0.8)
-    if close:
-        raise InputError(
-            "payer",
-            value,
-            f"did you mean {close[0]!r}? known payers: {', '.join(sorted(set(table.values())))}",
-        )
-    slug = re.sub(r"[^a-z0-9]+", "_", key).strip("_")
-    return slug, False
-
-
 class _Default(str):
     """A default argument that can be told apart from the same value passed explicitly."""
 
@@ -137,9 +95,7 @@ _QUERY_ARGUMENTS = (
 )
 
 
-def _unavailable_warnings(
-    ds: Dataset, state: str | None, payer_id: str | None, payer_known: bool
-) -> list[str]:
+def _unavailable_warnings(ds: Dataset, state: str | None, payer_unknown: bool) -> list[str]:
     """Say when a rule file that could bear on this question was left out of the load (broken)."""
     out = []
     for rel, problems in ds.unavailable.items():
@@ -149,7 +105,7 @@ def _unavailable_warnings(
         elif path.parent.name == "payers":
             # A payer the dataset recognises has its file loaded, so only a named payer it does not
             # recognise may be the one in the broken file.
-            relevant = payer_id is not None and not payer_known
+            relevant = payer_unknown
         else:
             relevant = True
         if relevant:
@@ -338,12 +294,34 @@ def determine(
     )
     if coverage_text is None:
         raise InputError("coverage", coverage, one_of(COVERAGE_TYPES))
-    cov = normalize_coverage(coverage_text)
+    directory = _data_dir(data_dir)
+    ds = get_dataset(directory)
+    reading = read_coverage(ds, coverage_text)
+    if reading.coverage == EMPLOYER:
+        return _employer(
+            reading.said,
+            {
+                "state": state, "payer": payer, "plan_id": plan_id, "diagnosis": diagnosis,
+                "procedure": procedure, "provider": provider, "service_date": service_date,
+                "visits_used": visits_used, "condition": condition, "age": age, "today": today,
+                "data_dir": data_dir,
+            },
+        )  # fmt: skip
+    cov = reading.coverage
+    read_as = [reading.said] if reading.said else []
     on = parse_date(_as_date("service_date", service_date), today=today)
     state_text = _text("state", state, numbers=True, hint="give a state as text, e.g. CA or 'New York'")
     if state_text is not None and not isinstance(state, str):
         state_text = state_text.zfill(2)  # a FIPS code a spreadsheet stored as a number: 6 -> '06'
     st = normalize_state(state_text) if state_text is not None and state_text.strip() else None
+    warnings: list[str] = []
+    if reading.state is not None:
+        if st is not None and st != reading.state:
+            warnings.append(
+                f"{coverage_text.strip()!r} is a program of {reading.state}; the answer is for {reading.state}, "
+                f"not the state given ({st})"
+            )
+        st = reading.state
     proc = normalize_procedure(
         _text("procedure", procedure, numbers=True, hint="give a procedure code, e.g. 97810") or "97810", on
     )
@@ -363,18 +341,35 @@ def determine(
     plan_id = plan_id.strip() if plan_id is not None else None
     payer = _text("payer", payer, numbers=True, hint="give a payer's name or id, e.g. aetna")
     condition = _text("condition", condition, hint="give a condition name, e.g. 'chronic low back pain'")
-    directory = _data_dir(data_dir)
-
-    ds = get_dataset(directory)
-    warnings: list[str] = []
     payer_id: str | None = None
     payer_known = False
     payer_name: str | None = None
+    plan_type: str | None = None
     if payer is not None and payer.strip():
-        payer_id, payer_known = normalize_payer(ds, payer)
-        payer_name = _payer_name(ds, payer_id) if payer_known else payer.strip()
-        if not payer_known:
-            warnings.append(f"payer {payer!r} is not in the dataset; its medical policy is not researched")
+        pr = read_payer(ds, payer)
+        payer_id, payer_known, payer_name, plan_type = pr.id, pr.known, pr.name, pr.plan_type
+        warnings.extend(pr.warnings)
+        if pr.said:
+            read_as.append(pr.said)
+        if pr.implies_coverage is not None and pr.implies_coverage != cov:
+            warnings.append(
+                f"{payer.strip()!r} is a {COVERAGE_LABELS[pr.implies_coverage]} brand, but the coverage given is "
+                f"{COVERAGE_LABELS[cov]}; check the card"
+            )
+        if pr.states:
+            if st is None and len(pr.states) == 1:
+                st = pr.states[0]
+                read_as.append(f"state {st} taken from the payer {pr.name}")
+            elif st is not None and st not in pr.states:
+                warnings.append(
+                    f"{pr.name} sells plans in {', '.join(pr.states)}; a plan's own state's law applies — "
+                    f"the answer is for {st} as given"
+                )
+        if payer_id is not None and not payer_known:
+            warnings.append(
+                f"{pr.name}'s own medical policy for acupuncture is not in the dataset; the answer follows the "
+                "coverage's other rules"
+            )
 
     codes: list[str] = []
     if isinstance(diagnosis, str):
@@ -478,6 +473,7 @@ def determine(
                 "leave out the condition, or give the diagnosis code that matches it",
             )
 
+    payer_unknown = bool(payer and payer.strip()) and not payer_known
     nq = NormalizedQuery(
         coverage=cov,
         state=st,
@@ -492,7 +488,7 @@ def determine(
         service_date=on,
         visits_used=visits_used,
         age=age,
-        warnings=list(dict.fromkeys([*warnings, *_unavailable_warnings(ds, st, payer_id, payer_known)])),
+        warnings=list(dict.fromkeys([*warnings, *_unavailable_warnings(ds, st, payer_unknown)])),
     )
     fields = evaluate(ds, nq, today)
     return records.Determination(
@@ -517,5 +513,95 @@ def determine(
         visits_used=visits_used,
         plan=plan_out,
         plan_counts=plan_counts,
+        read_as=read_as,
+        plan_type=plan_type,
         **fields,  # type: ignore[arg-type]
+    )
+
+
+EMPLOYER_QUESTION = (
+    "is the employer plan self-funded or fully insured, and does the employer count as a small or a large "
+    "group? The card may say 'administered by' or name a third-party administrator (a sign of a "
+    "self-funded plan); the employer's benefits office or the plan documents say for sure"
+)
+
+
+def _employer(said: str | None, kw: dict[str, object]) -> records.Determination:
+    """An employer plan of unknown size and funding: the answer for each possibility, side by side."""
+    from .engine import STRICTNESS
+    from .render import MARKS
+    from .vocabulary import EMPLOYER_CHOICES
+
+    parts = [determine(choice, **kw) for choice in EMPLOYER_CHOICES]  # type: ignore[arg-type]
+    statuses = {p.status for p in parts}
+    status = parts[0].status if len(statuses) == 1 else "conditional"
+
+    def aspect(name: str) -> records.AspectResult:
+        results = [getattr(p, name) for p in parts]
+        kinds = {r.status for r in results}
+        return records.AspectResult(
+            status=results[0].status if len(kinds) == 1 else "conditional",
+            summary=results[0].summary
+            if len(kinds) == 1 and len({r.summary for r in results}) == 1
+            else "; ".join(f"{COVERAGE_LABELS[p.coverage]}: {getattr(p, name).summary}" for p in parts),
+            decided_by=list(dict.fromkeys(rid for r in results for rid in r.decided_by)),
+        )
+
+    sides = "; ".join(f"{COVERAGE_LABELS[p.coverage]}: {MARKS[p.status]}" for p in parts)
+    if len(statuses) == 1:
+        summary = (
+            f"Employer plan, size and funding unknown — {MARKS[status]} whichever kind it is "
+            "(small group, large group or self-funded); see each possibility."
+        )
+    else:
+        summary = f"Employer plan, size and funding unknown — it depends on the kind of plan: {sides}."
+    first = parts[0]
+    applied: dict[str, records.AppliedRule] = {}
+    for p in parts:
+        for r in p.rules_applied:
+            applied.setdefault(r.id, r)
+    earliest = [p.evidence.earliest for p in parts if p.evidence.earliest is not None]
+    latest = [p.evidence.latest for p in parts if p.evidence.latest is not None]
+    oldest = min((p for p in parts if p.freshness.oldest_verified), key=lambda p: p.freshness.oldest_verified or date.max, default=first)  # fmt: skip
+    return records.Determination(
+        status=max((status,), key=lambda s: STRICTNESS[s]),
+        summary=summary,
+        coverage=EMPLOYER,
+        state=first.state,
+        payer=first.payer,
+        plan_id=first.plan_id,
+        service_date=first.service_date,
+        procedure=first.procedure,
+        provider=first.provider,
+        diagnoses=first.diagnoses,
+        condition=first.condition,
+        benefit=aspect("benefit"),
+        medical_necessity=aspect("medical_necessity"),
+        requirements=list({(r.kind, r.text, r.source): r for p in parts for r in p.requirements}.values()),
+        limits=list({(lim.visits, lim.per, lim.source): lim for p in parts for lim in p.limits}.values()),
+        visits_used=first.visits_used,
+        indications=[],
+        rules_applied=list(applied.values()),
+        trace=[
+            records.TraceEntry(t.rule, t.layer, t.decision, f"[{COVERAGE_LABELS[p.coverage]}] {t.reason}")
+            for p in parts
+            for t in p.trace
+        ],
+        freshness=oldest.freshness,
+        evidence=records.Evidence(
+            extrapolated=any(p.evidence.extrapolated for p in parts),
+            earliest=max(earliest) if earliest else None,
+            latest=min(latest) if latest else None,
+        ),
+        missing=list(dict.fromkeys([EMPLOYER_QUESTION, *(m for p in parts for m in p.missing)])),
+        warnings=list(dict.fromkeys(w for p in parts for w in p.warnings)),
+        ignored=[],
+        plan=first.plan,
+        plan_counts=None,
+        read_as=[*([said] if said else []), *first.read_as],
+        plan_type=first.plan_type,
+        alternatives=[
+            records.AlternativeOut(p.coverage, COVERAGE_LABELS[p.coverage], p.status, p.summary)
+            for p in parts
+        ],
     )

@@ -24,11 +24,14 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--coverage",
         required=True,
-        help="medicare, medicare_advantage, medicaid, individual, "
-        "small_group, large_group, self_funded, fehb, tricare, va, workers_comp",
+        help="as on the card (Medi-Cal, 'Medicare Part B', marketplace, employer, workers' comp) or a type: "
+        "medicare, medicare_advantage, medicaid, individual, small_group, large_group, self_funded, fehb, "
+        "tricare, va, workers_comp (see `coverage-lookup values coverage`)",
     )
     p.add_argument("--state", help="state code or name (CA, 'New York', DC)")
-    p.add_argument("--payer", help="payer id or common name")
+    p.add_argument(
+        "--payer", help="payer as on the card, e.g. 'BCBS of Texas', 'Aetna PPO' (see `values payers`)"
+    )
     p.add_argument(
         "--plan-id",
         help="plan ID: a marketplace plan (91058WI0050007-01) or Medicare Advantage plan (H1234-001) "
@@ -38,7 +41,7 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--condition", help="named condition set, e.g. sciatica, 'chronic low back pain'")
     p.add_argument("--cpt", default="97810", help="procedure code (default 97810)")
     p.add_argument("--provider", default="licensed_acupuncturist", help="who furnishes and bills the service")
-    p.add_argument("--date", help="date of service YYYY-MM-DD (default today)")
+    p.add_argument("--date", help="date of service: 2024-03-01 or 3/1/2024 (month first; default today)")
     p.add_argument("--visits-used", type=_visits, help="visits already used in the period")
     p.add_argument("--age", type=_age, help="patient's age in years (matters for Medicaid EPSDT)")
     p.add_argument("--json", action="store_true", help="print the Determination as JSON")
@@ -93,7 +96,15 @@ def _positive_float(name: str) -> Callable[[str], float]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="coverage-lookup", description="Does this plan cover acupuncture — and says who?")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _query_options(sub.add_parser("check", help="answer one coverage question"))
+    _query_options(
+        sub.add_parser(
+            "check",
+            help="answer one coverage question",
+            description="Answer one coverage question. Values may be written as on the insurance card "
+            "(Medi-Cal, 'BCBS of Texas', 'Aetna PPO', 3/1/2024); `coverage-lookup values` lists every "
+            "accepted value and alias.",
+        )
+    )
     _query_options(sub.add_parser("explain", help="show every rule considered for a question"))
     v = sub.add_parser("validate", help="check the whole dataset; non-zero exit on any problem")
     v.add_argument("--data-dir", help="data directory (default: the packaged or repository data/)")
@@ -138,6 +149,26 @@ def build_parser() -> argparse.ArgumentParser:
     rf.add_argument(
         "--retries", type=_positive_int("retries"), default=4, help="attempts per request (default 4)"
     )
+    va = sub.add_parser("values", help="every accepted value (coverage, providers, ...) with its aliases")
+    va.add_argument(
+        "kind",
+        nargs="?",
+        default="coverage",
+        choices=["coverage", "providers", "procedures", "conditions", "payers", "states"],
+    )
+    va.add_argument("--json", action="store_true")
+    ba = sub.add_parser(
+        "batch",
+        help="answer every row of a CSV or XLSX file (card-style values), answers added as columns",
+        description="One question per row. Columns are matched by name (insurance, payer/carrier, plan id, "
+        "dx/diagnosis, cpt, provider, date/DOS, visits used); other columns pass through. Bad rows get "
+        "status=error and the batch goes on. Patient data is never logged or stored.",
+    )
+    ba.add_argument("input", metavar="INPUT", help="a .csv or .xlsx file")
+    ba.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="a .csv or .xlsx file, or - for CSV on stdout"
+    )
+    ba.add_argument("--date", help="today's date for freshness (default: today)")
     from .plans.cli import add_parser as add_plans_parser
 
     add_plans_parser(sub)
@@ -193,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.payers(args)
         if args.command == "states":
             return commands.states(args)
+        if args.command == "values":
+            return commands.values(args)
+        if args.command == "batch":
+            return commands.batch(args)
         if args.command == "plans":
             from .plans.cli import run as run_plans
 

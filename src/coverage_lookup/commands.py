@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from .errors import InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .sources.store import Store
 
 
@@ -277,3 +279,65 @@ def schema() -> int:
 
     print(json.dumps(model_json_schema_for_data(), indent=2))
     return 0
+
+
+def values(args: argparse.Namespace) -> int:
+    """Every accepted value of one kind with its aliases."""
+    from .vocabulary import accepted_values
+
+    items = accepted_values(args.kind)
+    if args.json:
+        print(json.dumps(items, indent=2, default=str))
+        return 0
+    for item in items:
+        extra = f" [{item['state']}]" if item.get("state") else ""
+        print(f"{item['value']}{extra} — {item['label']}")
+        if item.get("aliases"):
+            print("    also: " + ", ".join(str(a) for a in item["aliases"]))
+    return 0
+
+
+def batch(args: argparse.Namespace) -> int:
+    """Answer every row of a CSV/XLSX file; bad rows become status=error rows; counts on stderr."""
+    from pathlib import Path
+
+    from .api import parse_date
+    from .batch import answer_table, iter_progress, read_table, summary_line, write_table
+
+    src = Path(args.input)
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            "input", args.input, f"give a readable .csv or .xlsx file ({exc.strerror})"
+        ) from None
+    table = read_table(data, src.name)
+    fmt = "xlsx" if args.output.lower().endswith(".xlsx") else "csv"
+    today = parse_date(args.date, "date") if args.date else None
+    progress, done = iter_progress(len(table.rows), sys.stderr.isatty())
+    try:
+        result = answer_table(table, today=today, progress=progress)
+    finally:
+        done()
+    out = write_table(result, fmt)
+    if args.output == "-":
+        sys.stdout.buffer.write(out)
+    else:
+        _write_atomically(Path(args.output), out)
+    print(summary_line(result), file=sys.stderr)
+    return 0
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

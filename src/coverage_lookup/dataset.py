@@ -37,10 +37,11 @@ if TYPE_CHECKING:
 
     from .models import CodeChange, ConditionSet, Rule, RuleFile
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 CONDITIONS_FILE = "conditions.yaml"
 CODE_HISTORY_FILE = "codes/icd10cm_changes.yaml"
 SOURCES_FILE = "sources.yaml"  # source declarations for the scrapers (kind, extractor); not rules
+VOCABULARY_FILE = "vocabulary.yaml"  # the names people write for coverages and payers
 
 
 def condition_key(text: str) -> str:
@@ -173,6 +174,7 @@ class Dataset:
     unavailable: dict[str, list[str]] = field(default_factory=dict)
     _by_prefix: dict[str, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
     _by_coverage: dict[str, list[LoadedRule]] | None = field(default=None, repr=False, compare=False)
+    vocabulary: Any = None  # VocabularyFile (or its plain record on the cached path); None when absent
 
     def rules_for(self, coverage: str) -> list[LoadedRule]:
         if self._by_coverage is None:
@@ -404,7 +406,7 @@ def _load_uncached(snap: Snapshot) -> Dataset:
     unavailable: dict[str, list[str]] = {}
     stems: dict[str, str] = {}
     known_states = set(state_codes())
-    special = {CONDITIONS_FILE, CODE_HISTORY_FILE, SOURCES_FILE}
+    special = {CONDITIONS_FILE, CODE_HISTORY_FILE, SOURCES_FILE, VOCABULARY_FILE}
     for rel in sorted(snap.files):
         if rel in special:
             continue
@@ -469,7 +471,70 @@ def _load_uncached(snap: Snapshot) -> Dataset:
             continue
         files[rel] = rf
         rules.update(loaded)
-    return Dataset(data_dir, rules, conditions, history, files, aliases, unavailable)
+    vocabulary = _load_vocabulary(snap, parsed, files, known_states, unavailable)
+    return Dataset(data_dir, rules, conditions, history, files, aliases, unavailable, vocabulary=vocabulary)
+
+
+def _load_vocabulary(
+    snap: Snapshot,
+    parsed: Any,
+    files: dict[str, RuleFile],
+    known_states: Any,
+    unavailable: dict[str, list[str]],
+) -> Any:
+    """data/vocabulary.yaml, checked against the loaded payers and the states; None when absent or
+    broken (then the names people write are not understood, and answers say so)."""
+    from .models import VocabularyFile
+
+    if snap.get(VOCABULARY_FILE) is None:
+        return None
+    problems: list[str] = []
+    vocab = parsed(VOCABULARY_FILE, VocabularyFile, problems)
+    if vocab is not None:
+        payers = {f.payer.id for f in files.values() if f.payer is not None}
+        # A payer whose own file is broken is reported there; its card names just go unrecognised.
+        broken_payers = {Path(rel).stem.lower() for rel in unavailable if rel.startswith("payers/")}
+        seen: dict[str, str] = {}
+        for i, entry in enumerate(vocab.coverage):
+            where = f"{VOCABULARY_FILE}: coverage[{i}]"
+            if entry.state is not None and entry.state not in known_states:
+                problems.append(f"{where}.state: {entry.state!r} is not a state code")
+            for name in entry.names:
+                key = name_key(name)
+                target = f"{entry.coverage}/{entry.state or ''}"
+                if seen.get(key, target) != target:
+                    problems.append(
+                        f"{where}.names: {name!r} is also a name for {seen[key]} — make it unique"
+                    )
+                seen[key] = target
+        seen_payers: dict[str, str] = {}
+        for i, p in enumerate(vocab.payers):
+            where = f"{VOCABULARY_FILE}: payers[{i}]"
+            if p.payer is not None and p.payer not in payers and p.payer not in broken_payers:
+                problems.append(f"{where}.payer: {p.payer!r} is not a payer in data/payers/")
+            for st in p.states:
+                if st not in known_states:
+                    problems.append(f"{where}.states: {st!r} is not a state code")
+            for name in p.names:
+                key = name_key(name)
+                if seen_payers.get(key, p.id) != p.id:
+                    problems.append(
+                        f"{where}.names: {name!r} is also a name for {seen_payers[key]} — make it unique"
+                    )
+                seen_payers[key] = p.id
+    if problems or vocab is None:
+        unavailable[VOCABULARY_FILE] = problems or [f"{VOCABULARY_FILE}: not readable"]
+        return None
+    return vocab
+
+
+def name_key(text: str) -> str:
+    """How names people write are compared: case, punctuation and spacing do not matter, and '&' is
+    'and' ("Workers' Comp" = "workers comp"; "Blue Cross & Blue Shield" = "blue cross and blue shield")."""
+    out = []
+    for ch in text.lower().replace("&", " and "):
+        out.append(ch if ch.isalnum() else " ")
+    return " ".join("".join(out).split())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -502,6 +567,7 @@ def _plain_dataset(ds: Dataset) -> Dataset:
         _plain(ds.files),
         dict(ds.condition_aliases),
         {k: list(v) for k, v in ds.unavailable.items()},
+        vocabulary=_plain(ds.vocabulary),
     )
 
 

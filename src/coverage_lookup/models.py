@@ -253,6 +253,48 @@ class PayerInfo(Strict):
     administered_by: str | None = None
 
 
+class CoverageName(Strict):
+    """Ways people write a coverage on a card or a form ("Medi-Cal", "marketplace", "workers' comp")."""
+
+    names: Annotated[list[NonEmpty], Field(min_length=1)]
+    coverage: CoverageType | Literal["employer"]  # employer: size and funding unknown
+    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None  # a state program names its state
+    program: str | None = None  # e.g. medicaid, chip, medicaid_and_chip, basic_health_program
+    official: bool = False  # an official program name (then it is cited)
+    note: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    last_verified: date | None = None
+
+    @model_validator(mode="after")
+    def _official_names_are_cited(self) -> CoverageName:
+        if self.official and (not self.citations or self.last_verified is None):
+            raise ValueError("an official program name needs citations and last_verified")
+        return self
+
+
+class PayerName(Strict):
+    """A payer as printed on cards: the company behind it, the states it implies, and the dataset's
+    payer when the dataset has one."""
+
+    names: Annotated[list[NonEmpty], Field(min_length=1)]
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    company: NonEmpty
+    payer: str | None = None  # the dataset's payer id, when its policies are in the dataset
+    states: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list)
+    implies_coverage: CoverageType | None = None  # a brand that is one kind of coverage
+    note: str | None = None
+    citations: Annotated[list[Citation], Field(min_length=1)]
+    last_verified: date
+
+
+class VocabularyFile(Strict):
+    """data/vocabulary.yaml: the names people write, mapped to the dataset's vocabulary."""
+
+    title: NonEmpty
+    coverage: list[CoverageName] = Field(default_factory=list)
+    payers: list[PayerName] = Field(default_factory=list)
+
+
 class RuleFile(Strict):
     """One data file of rules."""
 
@@ -475,6 +517,13 @@ class PlanCountOut(Out):
     text: str
 
 
+class AlternativeOut(Out):
+    coverage: str
+    label: str
+    status: Status
+    summary: str
+
+
 class Determination(Out):
     status: Status
     summary: str
@@ -508,6 +557,16 @@ class Determination(Out):
     plan_counts: PlanCountOut | None = Field(
         default=None,
         description="how many imported marketplace plans in the state cover acupuncture that year",
+    )
+    read_as: list[str] = Field(
+        default_factory=list, description="how card-style values were read, e.g. 'Medi-Cal' as Medicaid in CA"
+    )
+    plan_type: str | None = Field(
+        default=None, description="PPO, HMO, EPO, POS ... as written after the payer"
+    )
+    alternatives: list[AlternativeOut] = Field(
+        default_factory=list,
+        description="for an employer plan of unknown size and funding: the answer for each possibility",
     )
 
     def citations(self) -> list[CitationOut]:

@@ -164,6 +164,17 @@ class PlanCountOut:
 
 
 @dataclass(slots=True)
+class AlternativeOut:
+    """One possibility when the question leaves the coverage open (an employer plan of unknown size
+    and funding): what holds if the plan is of this kind."""
+
+    coverage: str
+    label: str
+    status: Status
+    summary: str
+
+
+@dataclass(slots=True)
 class Determination:
     status: Status
     summary: str
@@ -191,3 +202,6 @@ class Determination:
     ignored: list[str] = field(default_factory=list)
     plan: PlanOut | None = None
     plan_counts: PlanCountOut | None = None
+    read_as: list[str] = field(default_factory=list)  # how card-style values were read
+    plan_type: str | None = None  # PPO, HMO, ... as written after the payer's name
+    alternatives: list[AlternativeOut] = field(default_factory=list)

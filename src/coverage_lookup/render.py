@@ -74,6 +74,62 @@ def _plan_lines(p: PlanOut) -> list[str]:
     return lines
 
 
+REQUIREMENT_QUESTIONS = {
+    "prior_authorization": "Is prior authorization needed, and how is it requested?",
+    "referral": "Is a referral needed, and from whom?",
+    "chronicity": "What must the records show about how long the condition has lasted?",
+    "documented_improvement": "What documented improvement is needed to continue?",
+    "credential": "Which licence or credential must the practitioner hold?",
+    "supervision": "Must the practitioner be supervised, and by whom?",
+    "diagnosis_documentation": "Which diagnosis codes and documentation does the payer require?",
+}
+MISSING_QUESTIONS = {
+    "state": "Which state issued the plan (its law and benchmark apply)?",
+    "payer": "Which company insures or administers the plan (the name on the card)?",
+    "plan_id": "What is the plan's ID (on the card or the plan documents)?",
+}
+
+
+def ask_the_payer(d: Determination) -> list[str]:
+    """The open points of an answer as questions for the payer's phone line, in the order a billing
+    clerk asks them: benefit, who may bill, which diagnoses, limits, authorization, cost."""
+    q: list[str] = []
+    service = f"acupuncture (CPT {d.procedure})"
+    if d.benefit.status in ("conditional", "unknown"):
+        q.append(f"Is {service} a covered benefit under this plan on {d.service_date.isoformat()}?")
+    if d.status != "not_covered":
+        q.append(f"May a {d.provider.replace('_', ' ')} bill for it, and must they be in network?")
+    if d.medical_necessity.status in ("conditional", "unknown"):
+        what = ", ".join(dx.code for dx in d.diagnoses) or (d.condition or "").replace("_", " ")
+        q.append(
+            f"Is {what} a covered reason for acupuncture?"
+            if what
+            else "For which diagnoses is acupuncture covered?"
+        )
+    if d.status != "not_covered":
+        if d.limits:
+            for lim in d.limits:
+                shared = f" (shared with {', '.join(lim.shared_with)})" if lim.shared_with else ""
+                q.append(
+                    f"The rules say {lim.visits} visits {lim.per}{shared}: how many are used so far this period?"
+                )
+        else:
+            q.append("Is there a visit limit, and how many visits are left this period?")
+    for r in d.requirements:
+        question = REQUIREMENT_QUESTIONS.get(r.kind)
+        if question and question not in q:
+            q.append(question)
+    if d.status != "not_covered" and (d.plan is None or not d.plan.cost_sharing):
+        q.append("What is the copay or coinsurance, and does the deductible apply?")
+    for m in d.missing:
+        question = MISSING_QUESTIONS.get(m)
+        if question is None and m.startswith("is the employer plan"):
+            question = m[0].upper() + m[1:]
+        if question and question not in q:
+            q.append(question)
+    return q
+
+
 def card(d: Determination) -> str:
     lines: list[str] = []
     where = f" · {d.state}" if d.state else ""
@@ -94,8 +150,17 @@ def card(d: Determination) -> str:
         lines.append(f"  diagnosis {dx.code} {dx.description or ''}{sets}{note}")
     if d.condition:
         lines.append(f"  condition {d.condition}")
+    for said in d.read_as:
+        lines.append(_wrap(f"read: {said}"))
+    if d.plan_type:
+        lines.append(f"  plan type {d.plan_type} (as written after the payer)")
     lines.append("")
     lines.append(_wrap(d.summary, indent=""))
+    if d.alternatives:
+        lines.append("")
+        lines.append("Each possibility:")
+        for alt in d.alternatives:
+            lines.append(_wrap(f"{MARKS[alt.status]:<11} {alt.label}: {alt.summary}"))
     if d.indications:
         lines.append("")
         lines.append("Indications:")
@@ -136,6 +201,12 @@ def card(d: Determination) -> str:
     if d.missing:
         lines.append("")
         lines.append("Missing to decide: " + "; ".join(d.missing))
+    checklist = ask_the_payer(d)
+    if checklist:
+        lines.append("")
+        lines.append("Ask the payer:")
+        for question in checklist:
+            lines.append(_wrap(f"[ ] {question}"))
     if d.warnings:
         lines.append("")
         lines.append("Warnings:")

@@ -31,6 +31,7 @@ COVERAGE_LABELS: dict[str, str] = {
     "tricare": "TRICARE",
     "va": "VA health care",
     "workers_comp": "workers' compensation",
+    "employer": "employer plan (size and funding unknown)",
 }
 
 ProviderType = Literal[
