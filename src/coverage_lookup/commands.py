@@ -331,6 +331,7 @@ def batch(args: argparse.Namespace) -> int:
 def _write_atomically(path: Path, data: bytes) -> None:
     import os
     import tempfile
+    from pathlib import Path
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

@@ -122,7 +122,9 @@ def ask_the_payer(d: Determination) -> list[str]:
     if d.status != "not_covered" and (d.plan is None or not d.plan.cost_sharing):
         q.append("What is the copay or coinsurance, and does the deductible apply?")
     for m in d.missing:
-        question = MISSING_QUESTIONS.get(m)
+        question = next(
+            (q_ for key, q_ in MISSING_QUESTIONS.items() if m == key or m.startswith(key + " ")), None
+        )
         if question is None and m.startswith("is the employer plan"):
             question = m[0].upper() + m[1:]
         if question and question not in q:
