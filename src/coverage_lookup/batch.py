@@ -53,6 +53,7 @@ ADDED_COLUMNS = (
     "error",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
 MAX_ROWS = 1_000_000
 
 
@@ -177,24 +178,16 @@ def _answer_cells(d: Any) -> list[str]:
         for lim in d.limits
     )
     remaining = "; ".join(str(lim.remaining) for lim in d.limits if lim.remaining is not None)
-    sources = " | ".join(
-        f"{citation_label(c)}, {c.section} <{c.url}> (retrieved {c.retrieved.isoformat()})"
-        for rule in d.rules_applied
-        for c in rule.citations
-    )
+    cited: dict[str, str] = {}
+    for rule in d.rules_applied:
+        for c in rule.citations:
+            cited.setdefault(c.url, f"{c.issuer or citation_label(c)} <{c.url}> ({c.retrieved.isoformat()})")
+    sources = " | ".join(cited.values())
     e = d.evidence
     evidence = describe_span(e.earliest, e.latest) + (
         " — EXTRAPOLATED to the service date" if e.extrapolated else ""
     )
     return [d.status, d.summary, reqs, limits, remaining, " | ".join(ask_the_payer(d)), sources, evidence, ""]
-
-
-def _question(row: list[str], mapping: dict[str, int]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for fld, i in mapping.items():
-        value = row[i].strip() if i < len(row) else ""
-        out[fld] = value or None
-    return out
 
 
 def answer_table(
@@ -204,53 +197,63 @@ def answer_table(
     data_dir: Any = None,
     progress: Callable[[int], None] | None = None,
 ) -> Result:
-    """Answer every row; bad rows become ``status=error`` rows. Identical questions are answered once."""
-    from .api import determine
-
+    """Answer every row; bad rows become ``status=error`` rows. Identical questions are answered once:
+    first by the cells as written, then by the question as read (case and spacing aside)."""
     mapping = map_columns(table.header, table.source)
     width = len(table.header)
     header = [*table.header, *ADDED_COLUMNS]
-    memo: dict[tuple[str, ...], list[str]] = {}
+    fields = list(mapping)
+    columns = [mapping[f] for f in fields]
+    seen: dict[tuple[str, ...], list[str]] = {}  # the cells as written -> answer cells
+    memo: dict[tuple[str, ...], list[str]] = {}  # the question as read -> answer cells
     counts: Counter[str] = Counter()
     out_rows: list[list[str]] = []
     for n, row in enumerate(table.rows, 1):
-        passthrough = (row + [""] * (width - len(row)))[:width] + row[width:width]  # ragged rows are padded
-        q = _question(row, mapping)
-        key = tuple(name_key(v) if v else "" for v in q.values()) + tuple(q.keys())
-        cells = memo.get(key)
+        if len(row) < width:
+            row = row + [""] * (width - len(row))  # a ragged row is padded, never dropped
+        raw = tuple(row[i] for i in columns)
+        cells = seen.get(raw)
         if cells is None:
-            if not any(q.values()):
-                cells = ["error", "", "", "", "", "", "", "", "empty row: no coverage or other value given"]
-            else:
-                try:
-                    visits = q.get("visits_used")
-                    age = q.get("age")
-                    d = determine(
-                        coverage=q.get("coverage") or "",
-                        state=q.get("state"),
-                        payer=q.get("payer"),
-                        plan_id=q.get("plan_id"),
-                        diagnosis=q.get("diagnosis"),
-                        procedure=q.get("procedure") or "97810",
-                        provider=q.get("provider") or "licensed_acupuncturist",
-                        service_date=q.get("service_date"),
-                        visits_used=_int_cell("visits_used", visits),
-                        condition=q.get("condition"),
-                        age=_int_cell("age", age),
-                        today=today,
-                        data_dir=data_dir,
-                    )
-                    cells = _answer_cells(d)
-                except CoverageLookupError as exc:
-                    cells = ["error", "", "", "", "", "", "", "", str(exc)]
-            memo[key] = cells
+            q = {f: (v.strip() or None) for f, v in zip(fields, raw, strict=True)}
+            key = tuple(name_key(v) if v else "" for v in q.values())
+            cells = memo.get(key)
+            if cells is None:
+                cells = [neutralise(c) for c in _answer_row(q, today, data_dir)]
+                memo[key] = cells
+            seen[raw] = cells
         counts[cells[0]] += 1
-        out_rows.append([neutralise(c) for c in passthrough] + [neutralise(c) for c in cells])
+        out_rows.append([c if not c or c[0] not in FORMULA_FIRST else "'" + c for c in row[:width]] + cells)
         if progress is not None:
             progress(n)
     return Result(
         header=[neutralise(h) for h in header], rows=out_rows, counts=counts, distinct_questions=len(memo)
     )
+
+
+def _answer_row(q: dict[str, str | None], today: date | None, data_dir: Any) -> list[str]:
+    from .api import determine
+
+    if not any(q.values()):
+        return ["error", "", "", "", "", "", "", "", "empty row: no coverage or other value given"]
+    try:
+        d = determine(
+            coverage=q.get("coverage") or "",
+            state=q.get("state"),
+            payer=q.get("payer"),
+            plan_id=q.get("plan_id"),
+            diagnosis=q.get("diagnosis"),
+            procedure=q.get("procedure") or "97810",
+            provider=q.get("provider") or "licensed_acupuncturist",
+            service_date=q.get("service_date"),
+            visits_used=_int_cell("visits_used", q.get("visits_used")),
+            condition=q.get("condition"),
+            age=_int_cell("age", q.get("age")),
+            today=today,
+            data_dir=data_dir,
+        )
+    except CoverageLookupError as exc:
+        return ["error", "", "", "", "", "", "", "", str(exc)]
+    return _answer_cells(d)
 
 
 def _int_cell(fld: str, value: str | None) -> int | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -531,10 +532,10 @@ def _load_vocabulary(
 def name_key(text: str) -> str:
     """How names people write are compared: case, punctuation and spacing do not matter, and '&' is
     'and' ("Workers' Comp" = "workers comp"; "Blue Cross & Blue Shield" = "blue cross and blue shield")."""
-    out = []
-    for ch in text.lower().replace("&", " and "):
-        out.append(ch if ch.isalnum() else " ")
-    return " ".join("".join(out).split())
+    return _NON_WORD.sub(" ", text.lower().replace("&", " and ")).strip()
+
+
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 # ------------------------------------------------------------------------------------------------
