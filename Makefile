@@ -34,12 +34,13 @@ docs: $(STAMP)  ## build the documentation site (strict)
 	$(BIN)/python scripts/gen_docs.py --check
 	$(BIN)/mkdocs build --strict -q -d site
 
-bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (per coverage, per diagnosis, new day), refresh throughput, plan import (vs csv.reader) and --plan-id cost, batch (vs the csv module; vs check())
+bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (per coverage, per diagnosis, new day), refresh throughput, plan import (vs csv.reader) and --plan-id cost, batch (vs the csv module; vs check()), web API (vs check())
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/check_cost.py
 	$(BIN)/python bench/refresh_throughput.py
 	$(BIN)/python bench/plan_import.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/web_api.py
 
 mutation: $(STAMP)  ## mutation testing of the modules that decide answers or guard data (slow; not in CI) -> bench/mutation.md
 	$(BIN)/mutmut run --max-children 2 || true

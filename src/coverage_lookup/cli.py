@@ -172,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .plans.cli import add_parser as add_plans_parser
 
     add_plans_parser(sub)
+    from .web.cli import add_parser as add_web_parser
+
+    add_web_parser(sub)
     ve = sub.add_parser("verify", help="stamp a rule as re-verified today (updates last_verified in place)")
     ve.add_argument("rule", metavar="RULE_ID")
     ve.add_argument("--date", help="verification date YYYY-MM-DD (default today)")
@@ -228,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.values(args)
         if args.command == "batch":
             return commands.batch(args)
+        if args.command == "serve":
+            from .web.cli import run as run_web
+
+            return run_web(args)
         if args.command == "plans":
             from .plans.cli import run as run_plans
 

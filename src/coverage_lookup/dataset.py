@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from .models import CodeChange, ConditionSet, Rule, RuleFile
 
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 CONDITIONS_FILE = "conditions.yaml"
 CODE_HISTORY_FILE = "codes/icd10cm_changes.yaml"
 SOURCES_FILE = "sources.yaml"  # source declarations for the scrapers (kind, extractor); not rules
@@ -176,6 +176,8 @@ class Dataset:
     _by_prefix: dict[str, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
     _by_coverage: dict[str, list[LoadedRule]] | None = field(default=None, repr=False, compare=False)
     vocabulary: Any = None  # VocabularyFile (or its plain record on the cached path); None when absent
+    # Lookup tables built from the vocabulary on first use (coverage_lookup.vocabulary), per dataset.
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def rules_for(self, coverage: str) -> list[LoadedRule]:
         if self._by_coverage is None:

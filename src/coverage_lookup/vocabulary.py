@@ -49,6 +49,9 @@ class PayerReading:
 
 
 def _coverage_table(ds: Dataset) -> dict[str, tuple[str, str | None]]:
+    cached: dict[str, tuple[str, str | None]] | None = ds._tables.get("coverage")
+    if cached is not None:
+        return cached
     table: dict[str, tuple[str, str | None]] = {}
     for cov in COVERAGE_TYPES:
         table[name_key(cov)] = (cov, None)
@@ -57,6 +60,7 @@ def _coverage_table(ds: Dataset) -> dict[str, tuple[str, str | None]]:
         for entry in vocab.coverage:
             for name in entry.names:
                 table.setdefault(name_key(name), (entry.coverage, entry.state))
+    ds._tables["coverage"] = table
     return table
 
 
@@ -95,6 +99,9 @@ def split_plan_type(value: str) -> tuple[str, str | None]:
 
 
 def _payer_tables(ds: Dataset) -> tuple[dict[str, Any], dict[str, Any]]:
+    cached: tuple[dict[str, Any], dict[str, Any]] | None = ds._tables.get("payers")
+    if cached is not None:
+        return cached
     dataset: dict[str, Any] = {}
     for f in ds.files.values():
         if f.payer is not None:
@@ -106,6 +113,7 @@ def _payer_tables(ds: Dataset) -> tuple[dict[str, Any], dict[str, Any]]:
         for entry in vocab.payers:
             for name in entry.names:
                 cards.setdefault(name_key(name), entry)
+    ds._tables["payers"] = (dataset, cards)
     return dataset, cards
 
 
