@@ -28,6 +28,10 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__") and n.endswith("__")})
+
+
 def __getattr__(name: str) -> Any:
     # Imports on first use keep `import coverage_lookup` (and the CLI's cold start) cheap.
     if name in _LAZY:

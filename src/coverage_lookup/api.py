@@ -150,10 +150,51 @@ def check(
 ) -> Determination:
     """Does this coverage pay for this acupuncture service, here, on this date — and says who?
 
-    ``coverage`` may also be a :class:`Query`; then the query fields come from it alone, and passing
-    any of them as arguments too is refused (``today`` and ``data_dir`` may still be given). Raises
-    :class:`InputError` (naming the field, the value and what would be valid) for bad input; never
-    returns a guess.
+    Values may be written as people write them (on an insurance card or in a spreadsheet);
+    ``coverage-lookup values`` lists every accepted value with its aliases.
+
+    Args:
+        coverage: the kind of coverage: ``medicare``, ``medicare_advantage``, ``medicaid``,
+            ``individual``, ``small_group``, ``large_group``, ``self_funded``, ``fehb``, ``tricare``,
+            ``va``, ``workers_comp``; or as on a card: a state program ("Medi-Cal", "MassHealth" — which
+            also sets the state), "Medicare Part B", "marketplace", "workers' comp", or ``employer``
+            (size and funding unknown: the answer carries each possibility in ``alternatives``). May
+            also be a :class:`Query`; then the query fields come from it alone, and passing any of them
+            as arguments too is refused (``today`` and ``data_dir`` may still be given).
+        state: two-letter code, name or FIPS number ("CA", "California", 6). Needed for Medicaid,
+            state law, the EHB benchmark and workers' compensation; ignored for federal programs.
+        payer: the insurer as on the card ("Aetna PPO", "BCBS of Texas"). A plan type after the name
+            is kept in ``plan_type``; an unrecognised name is set aside with a warning, never guessed.
+        plan_id: a marketplace plan ID (``91058WI0050007-01``) or Medicare Advantage plan
+            (``H1234-001``) from imported CMS files (``coverage-lookup plans import``), or a plan the
+            dataset holds rules for (``fep_blue_focus``). An unknown plan ID is refused.
+        diagnosis: ICD-10-CM code(s), billable on the date of service: ``"M54.50"``, a list, or a
+            string separated by commas, semicolons or spaces (at most 12).
+        procedure: CPT code, default ``97810`` (also 97811, 97813, 97814; dry needling 20560, 20561).
+        provider: who furnishes and bills the service, default ``licensed_acupuncturist``; also
+            ``physician``, ``nurse_practitioner``, ``physician_assistant``, ``clinical_nurse_specialist``,
+            ``chiropractor``, ``physical_therapist`` (aliases such as "L.Ac.", "MD", "DC").
+        service_date: the date of service: a ``date``/``datetime``, or text as 2024-03-01 or 3/1/2024
+            (US month first). Default: ``today``.
+        visits_used: visits already used in the limit's period (0 to 100000); limits then show what
+            remains.
+        condition: a named condition set instead of a code ("sciatica", "chronic low back pain"); with
+            a diagnosis it must be one the diagnosis belongs to.
+        age: the patient's age in years (0 to 130), where a rule depends on it (Medicaid for under-21s).
+        today: the date freshness is measured against (default: the system date).
+        data_dir: another data folder (like the project's ``data/``).
+
+    Returns:
+        The :class:`Determination`: status, summary, benefit and medical necessity, requirements, limits,
+        the rules applied with their citations, freshness and the reach of the evidence.
+
+    Raises:
+        InputError: for bad input, naming the field, the value and what would be valid. Nothing else
+            escapes for bad input; no answer is a guess.
+
+    Example:
+        >>> check("Medi-Cal", diagnosis="M54.41", service_date="3/1/2024").status
+        'covered'
     """
     from .models import Query
 

@@ -525,29 +525,56 @@ class AlternativeOut(Out):
 
 
 class Determination(Out):
-    status: Status
-    summary: str
-    coverage: str
-    state: str | None
-    payer: str | None
-    plan_id: str | None
-    service_date: date
-    procedure: str
-    provider: str
-    diagnoses: list[DiagnosisOut]
-    condition: str | None
-    benefit: AspectResult
-    medical_necessity: AspectResult
-    requirements: list[RequirementOut]
-    limits: list[LimitOut]
-    visits_used: int | None
-    indications: list[IndicationOut]
-    rules_applied: list[AppliedRule]
-    trace: list[TraceEntry]
-    freshness: Freshness
-    evidence: Evidence
-    missing: list[str]
-    warnings: list[str]
+    """The answer to one coverage question: what :func:`coverage_lookup.check` returns.
+
+    ``status`` is the stricter of the two aspects (``benefit``: does the plan include acupuncture at
+    all; ``medical_necessity``: for this indication, by this provider), in the order not_covered >
+    unknown > conditional > covered. Every rule used is in ``rules_applied`` with its citations, and
+    ``evidence`` says whether the sources reach the date of service."""
+
+    status: Status = Field(
+        description="covered, not_covered, conditional (turns on a fact outside the question and the data) "
+        "or unknown (no researched rule; see missing)"
+    )
+    summary: str = Field(description="the answer in one or two sentences")
+    coverage: str = Field(description="the coverage type the question was answered for (or employer)")
+    state: str | None = Field(
+        description="two-letter state code, given or implied by a program or payer name"
+    )
+    payer: str | None = Field(description="the payer's id (a dataset payer, or a known company), or None")
+    plan_id: str | None = Field(description="the plan ID the answer is for, normalised")
+    service_date: date = Field(description="the date of service the rules were read on")
+    procedure: str = Field(description="the CPT code asked about (default 97810)")
+    provider: str = Field(description="who furnishes and bills the service (default licensed_acupuncturist)")
+    diagnoses: list[DiagnosisOut] = Field(description="the ICD-10-CM codes given, with their condition sets")
+    condition: str | None = Field(description="the named condition set asked about, when no code decided it")
+    benefit: AspectResult = Field(description="does the coverage include acupuncture at all")
+    medical_necessity: AspectResult = Field(
+        description="is it covered for this indication, by this provider (the payer's or program's medical policy)"
+    )
+    requirements: list[RequirementOut] = Field(
+        description="what must hold for payment: prior authorization, referral, documentation, credentials"
+    )
+    limits: list[LimitOut] = Field(
+        description="visit limits, with the visits remaining when visits_used was given"
+    )
+    visits_used: int | None = Field(description="visits already used in the period, as given")
+    indications: list[IndicationOut] = Field(
+        description="without a diagnosis or condition: the answer for each indication the rules name"
+    )
+    rules_applied: list[AppliedRule] = Field(description="the rules that decided the answer, with citations")
+    trace: list[TraceEntry] = Field(
+        description="every rule considered: applied, skipped or outranked, and why"
+    )
+    freshness: Freshness = Field(description="the oldest last_verified date among the rules used")
+    evidence: Evidence = Field(
+        description="the span of dates the sources show the applied rules in force; extrapolated when the "
+        "date of service lies outside it"
+    )
+    missing: list[str] = Field(
+        description="what would decide an open answer (a fact, or a rule not researched)"
+    )
+    warnings: list[str] = Field(description="cautions about the question or the data")
     ignored: list[str] = Field(
         default_factory=list, description="query fields that do not change the answer for this coverage"
     )
