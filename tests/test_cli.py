@@ -146,3 +146,36 @@ def test_rules_listing() -> None:
 def test_schema_is_json() -> None:
     schema = json.loads(run("schema").stdout)
     assert schema["title"] == "coverage_lookup rule file"
+
+
+def test_version_and_brief(capsys: pytest.CaptureFixture[str]) -> None:
+    from coverage_lookup import __version__
+    from coverage_lookup.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"coverage-lookup {__version__}"
+    assert main(["check", "--coverage", "Medi-Cal", "--dx", "M54.41", "--date", "3/1/2024", "--brief"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("COVERED — Medicaid in CA, M54.41, 2024-03-01: ")
+
+
+def test_the_card_says_each_sentence_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from coverage_lookup.cli import main
+
+    argv = [
+        "check",
+        "--coverage",
+        "medicare",
+        "--dx",
+        "M54.50",
+        "--provider",
+        "physician",
+        "--date",
+        "2024-03-01",
+    ]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    sentence = "has no identifiable systemic cause and is not linked to surgery or pregnancy"
+    assert out.count(sentence) == 1
+    assert "Benefit: COVERED Medical necessity: COVERED" in out

@@ -45,6 +45,7 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--visits-used", type=_visits, help="visits already used in the period")
     p.add_argument("--age", type=_age, help="patient's age in years (matters for Medicaid EPSDT)")
     p.add_argument("--json", action="store_true", help="print the Determination as JSON")
+    p.add_argument("--brief", action="store_true", help="one line per answer")
 
 
 def _int_arg(name: str, valid: str, value: str, low: int = 0, high: int | None = None) -> int:
@@ -94,7 +95,10 @@ def _positive_float(name: str) -> Callable[[str], float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="coverage-lookup", description="Does this plan cover acupuncture — and says who?")
+    parser.add_argument("--version", action="version", version=f"coverage-lookup {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _query_options(
         sub.add_parser(
@@ -184,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace, explain: bool) -> int:
     from .api import determine, to_model
-    from .render import card, trace
+    from .render import brief, card, trace
 
     d = determine(
         coverage=args.coverage,
@@ -201,6 +205,8 @@ def _check(args: argparse.Namespace, explain: bool) -> int:
     )
     if args.json:
         print(to_model(d).model_dump_json(indent=2))
+    elif args.brief:
+        print(brief(d))
     else:
         print(trace(d) if explain else card(d))
     return 0

@@ -10,11 +10,24 @@ from .records import Determination, PlanOut
 from .vocab import COVERAGE_LABELS, PROCEDURES
 
 MARKS = {"covered": "COVERED", "not_covered": "NOT COVERED", "conditional": "DEPENDS", "unknown": "UNKNOWN"}
-WIDTH = 88
+WIDTH = 88  # when the output is not a terminal
 
 
-def _wrap(text: str, indent: str = "  ", width: int = WIDTH) -> str:
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+def width() -> int:
+    """The terminal's width (60 to 120 columns), or 88 when the output is not a terminal."""
+    import shutil
+
+    return max(60, min(120, shutil.get_terminal_size((WIDTH, 24)).columns))
+
+
+def _wrap(text: str, indent: str = "  ", cols: int | None = None) -> str:
+    return textwrap.fill(
+        text,
+        width=cols or width(),
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    )
 
 
 def host(url: str) -> str:
@@ -132,6 +145,15 @@ def ask_the_payer(d: Determination) -> list[str]:
     return q
 
 
+def brief(d: Determination) -> str:
+    """One line per answer: the mark, the question in short, and the first sentence of the summary."""
+    what = d.condition or ", ".join(dx.code for dx in d.diagnoses) or "any indication"
+    where = f" in {d.state}" if d.state else ""
+    head = d.summary.split(" — ", 1)[-1]
+    first = head.split(". ", 1)[0].rstrip(".")
+    return f"{MARKS[d.status]} — {COVERAGE_LABELS[d.coverage]}{where}, {what}, {d.service_date.isoformat()}: {first}."
+
+
 def card(d: Determination) -> str:
     lines: list[str] = []
     where = f" · {d.state}" if d.state else ""
@@ -169,11 +191,18 @@ def card(d: Determination) -> str:
         for ind in d.indications:
             lines.append(_wrap(f"{MARKS[ind.status]:<11} {ind.label}: {ind.summary} [{ind.source}]"))
     else:
+        # Each sentence once: an aspect's reason is printed only where the summary does not already say it.
         lines.append("")
-        lines.append(f"Benefit:            {MARKS[d.benefit.status]} — {d.benefit.summary}")
-        lines.append(
-            f"Medical necessity:  {MARKS[d.medical_necessity.status]} — {d.medical_necessity.summary}"
-        )
+        for label, aspect in (
+            ("Benefit:           ", d.benefit),
+            ("Medical necessity: ", d.medical_necessity),
+        ):
+            already = aspect.summary.rstrip(".") in d.summary or not aspect.summary
+            lines.append(
+                _wrap(
+                    f"{label} {MARKS[aspect.status]}" + ("" if already else f" — {aspect.summary}"), indent=""
+                )
+            )
     if d.requirements:
         lines.append("")
         lines.append("Requirements:")
