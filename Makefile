@@ -32,7 +32,7 @@ lint: $(STAMP)  ## ruff and mypy
 
 docs: $(STAMP)  ## build the documentation site (strict)
 	$(BIN)/python scripts/gen_docs.py --check
-	$(BIN)/mkdocs build --strict -q -d site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q -d site
 
 bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (per coverage, per diagnosis, new day), refresh throughput, plan import (vs csv.reader) and --plan-id cost, batch (vs the csv module; vs check()), web API (vs check())
 	$(BIN)/python bench/cold_start.py
