@@ -111,3 +111,99 @@ def test_cli_verify(data: Path) -> None:
         text=True,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+# -- aimed at mutants that survived a mutation run of verify.py ------------------------------------
+
+
+def _payer_rule(data: Path, key: str, efforts: list[str]) -> None:
+    """A payer file of our own (not in the repository's data), with versions starting on ``efforts``."""
+    versions = "".join(
+        f"""      - effective: {eff}
+        effective_basis: sourced
+        effective_note: test
+        last_verified: 2026-11-01
+        summary: version from {eff}
+        citations:
+          - url: https://example.org/policy
+            title: Example policy
+            section: "1"
+            retrieved: 2026-11-01
+            kind: primary
+            issuer: Example Health
+        provisions:
+          - id: p
+            summary: covered
+            outcome: covered
+"""
+        for eff in efforts
+    )
+    (data / "payers" / "zeta.yaml").write_text(
+        f"""title: Zeta Health
+payer:
+  id: zeta
+  name: Zeta Health
+rules:
+  {key}:
+    title: Zeta acupuncture policy
+    layer: payer_policy
+    aspect: medical_necessity
+    scope:
+      coverage: [large_group]
+    versions:
+{versions}""",
+        encoding="utf-8",
+    )
+
+
+def test_stamp_reads_the_data_folder_it_is_given(data: Path) -> None:
+    _payer_rule(data, "policy", ["2020-01-01"])
+    file, effective, previous = stamp(data, "zeta.policy", on=date(2026, 12, 2), today=TODAY)
+    assert (file, effective, previous) == (data / "payers" / "zeta.yaml", date(2020, 1, 1), date(2026, 11, 1))
+    rule = load_dataset(data, today=TODAY, use_cache=False).rules["zeta.policy"].rule
+    assert rule.versions[0].last_verified == date(2026, 12, 2)
+
+
+def test_a_rule_key_with_a_dot(data: Path) -> None:
+    _payer_rule(data, "policy.v2", ["2020-01-01"])
+    stamp(data, "zeta.policy.v2", on=date(2026, 12, 2), today=TODAY)
+    assert "last_verified: 2026-12-02" in (data / "payers" / "zeta.yaml").read_text(encoding="utf-8")
+
+
+def test_a_rule_not_yet_in_force_stamps_its_last_version(data: Path) -> None:
+    _payer_rule(data, "policy", ["2027-01-01", "2027-06-01", "2028-01-01"])
+    _, effective, _ = stamp(data, "zeta.policy", on=date(2026, 12, 2), today=TODAY)
+    assert effective == date(2028, 1, 1)
+
+
+def test_the_data_is_read_as_of_the_today_given(data: Path) -> None:
+    # Data verified later than the 'today' given is refused, as on every load, and nothing is written.
+    from coverage_lookup.errors import DataError
+
+    path = data / "federal" / "medicare.yaml"
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        stamp(data, "medicare.ncd_30_3_3", on=date(2026, 11, 1), today=date(2026, 11, 2))
+    assert "is in the future" in str(e.value)
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_refusals_name_the_field_value_and_what_is_valid(data: Path) -> None:
+    with pytest.raises(InputError) as e:
+        stamp(data, "medicare.ncd_30_3_3", on=date(2026, 12, 7), today=TODAY)
+    assert (e.value.field, e.value.value, e.value.valid) == (
+        "date",
+        "2026-12-07",
+        "a verification date cannot be after today (2026-12-06)",
+    )
+    with pytest.raises(InputError) as e:
+        stamp(data, "medicare.ncd_30_3_4", today=TODAY)
+    assert (e.value.field, e.value.value, e.value.valid) == (
+        "rule",
+        "medicare.ncd_30_3_4",
+        "give a rule id as listed by `coverage-lookup rules`",
+    )
+    assert e.value.hint is not None and e.value.hint.startswith("did you mean medicare.ncd_30_3_3, ")
+    with pytest.raises(InputError) as e:
+        stamp(data, "qqqqqq", today=TODAY)
+    assert e.value.hint is None
