@@ -179,3 +179,13 @@ def test_the_card_says_each_sentence_once(capsys: pytest.CaptureFixture[str]) ->
     sentence = "has no identifiable systemic cause and is not linked to surgery or pregnancy"
     assert out.count(sentence) == 1
     assert "Benefit: COVERED Medical necessity: COVERED" in out
+
+
+def test_version_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from coverage_lookup.cli import build_parser, main
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:  # type: ignore[attr-defined]
+        with pytest.raises(SystemExit):
+            main([name, "--version"])
+        assert capsys.readouterr().out.startswith("coverage-lookup ")

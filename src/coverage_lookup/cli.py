@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="coverage-lookup", description="Does this plan cover acupuncture — and says who?")
     parser.add_argument("--version", action="version", version=f"coverage-lookup {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    version = f"coverage-lookup {__version__}"
     _query_options(
         sub.add_parser(
             "check",
@@ -183,7 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("rule", metavar="RULE_ID")
     ve.add_argument("--date", help="verification date YYYY-MM-DD (default today)")
     ve.add_argument("--data-dir", help="data directory (default: the repository or packaged data/)")
+    for choice in list(sub.choices.values()):
+        _add_version(choice, version)
     return parser
+
+
+def _add_version(p: argparse.ArgumentParser, version: str) -> None:
+    """--version on every command and sub-command."""
+    if not any("--version" in a.option_strings for a in p._actions):
+        p.add_argument("--version", action="version", version=version)
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_version(child, version)
 
 
 def _check(args: argparse.Namespace, explain: bool) -> int:
