@@ -182,10 +182,12 @@ def test_the_card_says_each_sentence_once(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_version_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
     from coverage_lookup.cli import build_parser, main
 
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    for name in sub.choices:  # type: ignore[attr-defined]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in sub.choices:
         with pytest.raises(SystemExit):
             main([name, "--version"])
         assert capsys.readouterr().out.startswith("coverage-lookup ")
