@@ -53,7 +53,8 @@ QUESTIONS: list[dict[str, Any]] = [
 SERVER = (
     "import sys, uvicorn; from datetime import date; from coverage_lookup.web.app import create_app; "
     "uvicorn.run(create_app(today=date(2026, 12, 6)), host='127.0.0.1', port=int(sys.argv[1]), "
-    "http=sys.argv[2], loop=sys.argv[3], workers=1, access_log=False, log_level='warning')"
+    "http=sys.argv[2], loop=sys.argv[3], workers=1, access_log=False, server_header=False, date_header=False, "
+    "proxy_headers=False, log_level='warning')"
 )
 
 

@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=False,
         server_header=False,
+        date_header=False,
+        proxy_headers=False,  # a local tool: no forwarded-for headers to trust
         log_level="warning",
     )
     return 0
