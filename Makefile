@@ -41,6 +41,7 @@ bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (p
 	$(BIN)/python bench/plan_import.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/web_api.py
+	$(BIN)/python bench/web_api.py --connections 4
 
 mutation: $(STAMP)  ## mutation testing of the modules that decide answers or guard data (slow; not in CI) -> bench/mutation.md
 	$(BIN)/mutmut run --max-children 2 || true
