@@ -23,33 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from coverage_lookup.plans.puf import LAYOUT_2020
+
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = [
-    "BusinessYear",
-    "StateCode",
-    "IssuerId",
-    "SourceName",
-    "ImportDate",
-    "StandardComponentId",
-    "PlanId",
-    "BenefitName",
-    "CopayInnTier1",
-    "CopayInnTier2",
-    "CopayOutofNet",
-    "CoinsInnTier1",
-    "CoinsInnTier2",
-    "CoinsOutofNet",
-    "IsEHB",
-    "IsCovered",
-    "QuantLimitOnSvc",
-    "LimitQty",
-    "LimitUnit",
-    "Exclusions",
-    "Explanation",
-    "EHBVarReason",
-    "IsExclFromInnMOOP",
-    "IsExclFromOonMOOP",
-]
+COLUMNS = list(LAYOUT_2020)
 BENEFITS_PER_PLAN = 60
 STATES = ["AK", "AL", "AR", "AZ", "DE", "FL", "HI", "IA", "IN", "KS", "LA", "MI", "MO", "MS", "MT", "NC", "ND",
           "NE", "NH", "OH", "OK", "OR", "SC", "SD", "TN", "TX", "UT", "WI", "WV", "WY"]  # fmt: skip
@@ -97,6 +74,8 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 IMPORT = """
 import resource, sys, time
 from pathlib import Path
+
+from coverage_lookup.plans.puf import LAYOUT_2020
 from coverage_lookup.plans.importer import import_benefits
 from coverage_lookup.plans.store import PlanStore
 t = time.perf_counter()

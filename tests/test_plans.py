@@ -24,6 +24,7 @@ from coverage_lookup.plans.ids import parse_ma_id, parse_marketplace_id
 from coverage_lookup.plans.importer import import_attributes, import_benefits
 from coverage_lookup.plans.parse import is_covered, parse_cost_share, plan_limit
 from coverage_lookup.plans.pbp import import_pbp
+from coverage_lookup.plans.puf import LAYOUT_2020
 from coverage_lookup.plans.store import PlanStore
 from tests.conftest import ROOT, TODAY
 
@@ -44,32 +45,7 @@ needs_samples = pytest.mark.skipif(
     not SUBSET.is_file(), reason="../shared/puf-samples is not beside the project"
 )
 
-COLUMNS_2020 = [
-    "BusinessYear",
-    "StateCode",
-    "IssuerId",
-    "SourceName",
-    "ImportDate",
-    "StandardComponentId",
-    "PlanId",
-    "BenefitName",
-    "CopayInnTier1",
-    "CopayInnTier2",
-    "CopayOutofNet",
-    "CoinsInnTier1",
-    "CoinsInnTier2",
-    "CoinsOutofNet",
-    "IsEHB",
-    "IsCovered",
-    "QuantLimitOnSvc",
-    "LimitQty",
-    "LimitUnit",
-    "Exclusions",
-    "Explanation",
-    "EHBVarReason",
-    "IsExclFromInnMOOP",
-    "IsExclFromOonMOOP",
-]
+COLUMNS_2020 = list(LAYOUT_2020)
 
 
 @pytest.fixture

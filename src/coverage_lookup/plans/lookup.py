@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..records import CostShareOut, PlanCountOut, PlanLimitOut, PlanOut
 from .ids import MarketplaceId, parse_marketplace_id
 from .parse import PlanLimit, is_covered, parse_cost_share, plan_limit
+from .rules import plan_year_rule
 from .store import ImportRecord, PlanStore
 
 if TYPE_CHECKING:
@@ -191,9 +192,6 @@ def _plan_rule(
     record: ImportRecord | None,
     values: dict[str, str],
 ) -> LoadedRule:
-    from ..dataset import LoadedRule
-    from ..models import Rule
-
     imported = date.fromisoformat(record.imported_at[:10]) if record else date(year, 1, 1)
     file_text = f"{record.file_name}, SHA-256 {record.sha256[:16]}" if record else "file not recorded"
     words = plan.explanation or plan.exclusions
@@ -243,46 +241,25 @@ def _plan_rule(
         requirements.append({"kind": "plan_benefit", "text": f"the plan's exclusions: {plan.exclusions}"})
     provision["limits"] = visit_limits
     provision["requirements"] = requirements
-    citations = [
-        {
+    return plan_year_rule(
+        rule_id=f"plan.{plan_id}.{year}",
+        title=f"Marketplace plan {plan_id} ({plan.name or 'name not imported'}), plan year {year}",
+        layer="plan",
+        aspect="benefit",
+        scope={"coverage": coverage, "plan_id": plan_id},
+        year=year,
+        effective_note=f"the row is for plan year {year} (BusinessYear in the CMS file)",
+        imported=imported,
+        summary=summary + ".",
+        citation={
             "url": PUF_PAGE,
             "title": f"Benefits and Cost Sharing PUF, plan year {year} ({file_text})",
             "section": f"PlanId {plan_id}, BenefitName Acupuncture",
-            "retrieved": imported,
-            "kind": "primary",
             "issuer": CMS_CCIIO,
-        }
-    ]
-    rule = Rule.model_validate(
-        {
-            "title": f"Marketplace plan {plan_id} ({plan.name or 'name not imported'}), plan year {year}",
-            "layer": "plan",
-            "aspect": "benefit",
-            "scope": {"coverage": coverage, "plan_id": plan_id},
-            "versions": [
-                {
-                    "effective": date(year, 1, 1),
-                    "effective_basis": "sourced",
-                    "effective_note": f"the row is for plan year {year} (BusinessYear in the CMS file)",
-                    "evidenced_until": date(year, 12, 31),
-                    "last_verified": imported,
-                    "summary": summary + ".",
-                    "citations": citations,
-                    "provisions": [provision],
-                },
-                {
-                    "effective": date(year + 1, 1, 1),
-                    "effective_basis": "sourced",
-                    "effective_note": f"plan year {year} ends; a later year's file is a rule of its own",
-                    "last_verified": imported,
-                    "summary": f"End of plan year {year}.",
-                    "retired": True,
-                    "citations": citations,
-                },
-            ],
-        }
+        },
+        provision=provision,
+        state=state,
     )
-    return LoadedRule(id=f"plan.{plan_id}.{year}", file="(plan store)", state=state, payer=None, rule=rule)
 
 
 @dataclass

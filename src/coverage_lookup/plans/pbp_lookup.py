@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..records import CostShareOut, PlanLimitOut, PlanOut
 from .ids import parse_ma_id
 from .pbp import VERIFIED_YEARS
+from .rules import plan_year_rule
 from .store import PlanStore
 
 if TYPE_CHECKING:
@@ -191,59 +192,32 @@ def ma_plan(plan_id: str, on: date, store: PlanStore | None = None) -> MaAnswer:
     else:
         summary = f"Plan {full_id} does not offer supplemental acupuncture in {year} (PBP 13a)"
     imported = date.fromisoformat(record.imported_at[:10]) if record else date(year, 1, 1)
-    from ..dataset import LoadedRule
-    from ..models import Rule
-
-    citations = [
-        {
+    loaded = plan_year_rule(
+        rule_id=f"plan.{full_id}.{year}",
+        title=f"Medicare Advantage plan {full_id}: supplemental acupuncture, plan year {year}",
+        layer="ma_supplemental",
+        aspect="both",
+        scope={"coverage": ["medicare_advantage"], "plan_id": full_id},
+        year=year,
+        effective_note=f"PBP benefits for contract year {year}",
+        imported=imported,
+        summary=summary + ".",
+        citation={
             "url": PBP_PAGE,
             "title": f"PBP Benefits {year} ({record.file_name if record else 'file not recorded'}"
             + (f", SHA-256 {record.sha256[:16]})" if record else ")"),
             "section": f"{B13} row {ma.contract} {ma.plan} {segment}, pbp_b13a_* (acupuncture)",
-            "retrieved": imported,
-            "kind": "primary",
             "issuer": CMS,
-        }
-    ]
-    rule = Rule.model_validate(
-        {
-            "title": f"Medicare Advantage plan {full_id}: supplemental acupuncture, plan year {year}",
-            "layer": "ma_supplemental",
-            "aspect": "both",
-            "scope": {"coverage": ["medicare_advantage"], "plan_id": full_id},
-            "notes": CODES_NOTE,
-            "versions": [
-                {
-                    "effective": date(year, 1, 1),
-                    "effective_basis": "sourced",
-                    "effective_note": f"PBP benefits for contract year {year}",
-                    "evidenced_until": date(year, 12, 31),
-                    "last_verified": imported,
-                    "summary": summary + ".",
-                    "citations": citations,
-                    "provisions": [
-                        {
-                            "id": "pbp13a",
-                            "summary": summary + ("; " + CODES_NOTE if offered else "") + ".",
-                            "outcome": "covered" if offered else "not_covered",
-                            "limits": visit_limits,
-                            "requirements": requirements,
-                        }
-                    ],
-                },
-                {
-                    "effective": date(year + 1, 1, 1),
-                    "effective_basis": "sourced",
-                    "effective_note": f"plan year {year} ends; a later year's file is a rule of its own",
-                    "last_verified": imported,
-                    "summary": f"End of plan year {year}.",
-                    "retired": True,
-                    "citations": citations,
-                },
-            ],
-        }
+        },
+        provision={
+            "id": "pbp13a",
+            "summary": summary + ("; " + CODES_NOTE if offered else "") + ".",
+            "outcome": "covered" if offered else "not_covered",
+            "limits": visit_limits,
+            "requirements": requirements,
+        },
+        notes=CODES_NOTE,
     )
-    loaded = LoadedRule(id=f"plan.{full_id}.{year}", file="(plan store)", state=None, payer=None, rule=rule)
     return MaAnswer(loaded, plan, warnings)
 
 

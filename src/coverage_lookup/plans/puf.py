@@ -29,6 +29,15 @@ KEEP_BENEFITS = ("Acupuncture", "Chiropractic Care", "Massage Therapy")
 _KEEP_LOWER = {b.lower(): b for b in KEEP_BENEFITS}
 _UNSEEN = ""  # a sentinel: no benefit name is kept as the empty string
 
+# The 24 columns of recent plan years, in CMS order (research/plans/puf_layouts.md: the 2026 order as
+# third-party loaders read it; CMS's own header was not available offline). Files are read by column
+# name, so this is documentation and test data, not a parser requirement.
+LAYOUT_2020 = (
+    "BusinessYear", "StateCode", "IssuerId", "SourceName", "ImportDate", "StandardComponentId", "PlanId",
+    "BenefitName", "CopayInnTier1", "CopayInnTier2", "CopayOutofNet", "CoinsInnTier1", "CoinsInnTier2",
+    "CoinsOutofNet", "IsEHB", "IsCovered", "QuantLimitOnSvc", "LimitQty", "LimitUnit", "Exclusions",
+    "Explanation", "EHBVarReason", "IsExclFromInnMOOP", "IsExclFromOonMOOP",
+)  # fmt: skip
 BENEFIT_REQUIRED = ("BusinessYear", "StateCode", "IssuerId", "PlanId", "BenefitName", "IsCovered")
 BENEFIT_OPTIONAL = (
     "StandardComponentId",
