@@ -192,3 +192,9 @@ class TestFiles:
         assert main(["batch", str(bad), "-o", str(tmp_path / "x.csv")]) == 2
         assert "lacks a coverage column" in capsys.readouterr().err
         assert not (tmp_path / "x.csv").exists()
+
+
+def test_json_rows_keep_cells_as_written() -> None:
+    # Formula protection is for spreadsheets; a program reading the web API's JSON gets the cells as typed.
+    result = answer_table(read_table(as_csv(HEADER, ROWS), "day.csv"), today=TODAY, for_spreadsheet=False)
+    assert result.rows[7][0] == '=HYPERLINK("http://evil")' and result.rows[7][1] == "+1008"

@@ -196,9 +196,12 @@ def answer_table(
     today: date | None = None,
     data_dir: Any = None,
     progress: Callable[[int], None] | None = None,
+    for_spreadsheet: bool = True,
 ) -> Result:
     """Answer every row; bad rows become ``status=error`` rows. Identical questions are answered once:
-    first by the cells as written, then by the question as read (case and spacing aside)."""
+    first by the cells as written, then by the question as read (case and spacing aside).
+    ``for_spreadsheet``: neutralise formula cells (a CSV or XLSX); off for JSON, where nothing runs them."""
+    guard = neutralise if for_spreadsheet else _same
     mapping = map_columns(table.header, table.source)
     width = len(table.header)
     header = [*table.header, *ADDED_COLUMNS]
@@ -218,16 +221,25 @@ def answer_table(
             key = tuple(name_key(v) if v else "" for v in q.values())
             cells = memo.get(key)
             if cells is None:
-                cells = [neutralise(c) for c in _answer_row(q, today, data_dir)]
+                cells = [guard(c) for c in _answer_row(q, today, data_dir)]
                 memo[key] = cells
             seen[raw] = cells
         counts[cells[0]] += 1
-        out_rows.append([c if not c or c[0] not in FORMULA_FIRST else "'" + c for c in row[:width]] + cells)
+        if for_spreadsheet:
+            out_rows.append(
+                [c if not c or c[0] not in FORMULA_FIRST else "'" + c for c in row[:width]] + cells
+            )
+        else:
+            out_rows.append(row[:width] + cells)
         if progress is not None:
             progress(n)
     return Result(
-        header=[neutralise(h) for h in header], rows=out_rows, counts=counts, distinct_questions=len(memo)
+        header=[guard(h) for h in header], rows=out_rows, counts=counts, distinct_questions=len(memo)
     )
+
+
+def _same(cell: str) -> str:
+    return cell
 
 
 def _answer_row(q: dict[str, str | None], today: date | None, data_dir: Any) -> list[str]:

@@ -320,10 +320,13 @@ def create_app(
 
     # ------------------------------------------------------------------ JSON API
 
-    async def answered(data: bytes, filename: str) -> Result:
-        """A table answered off the event loop (a large one takes a while)."""
+    async def answered(data: bytes, filename: str, for_spreadsheet: bool = True) -> Result:
+        """A table answered off the event loop (a large one takes a while). Formula cells are
+        neutralised for a spreadsheet, not in JSON, where nothing runs them."""
         table = await run_in_threadpool(read_table, data, filename)
-        return await run_in_threadpool(lambda: answer_table(table, today=today, data_dir=directory))
+        return await run_in_threadpool(
+            lambda: answer_table(table, today=today, data_dir=directory, for_spreadsheet=for_spreadsheet)
+        )
 
     @app.post(
         "/api/check", response_model=CheckAnswer, responses=ERROR_RESPONSES, summary="Answer one question"
@@ -343,7 +346,7 @@ def create_app(
     async def api_batch(request: Request) -> BatchAnswer:
         upload = await read_upload(request, file_field="file", max_file_bytes=max_upload_bytes)
         data, filename = _chosen(upload.data, upload.filename)
-        result = await answered(data, filename)
+        result = await answered(data, filename, for_spreadsheet=False)
         return BatchAnswer(
             header=result.header,
             rows=[dict(zip(result.header, row, strict=False)) for row in result.rows],
