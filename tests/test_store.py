@@ -1,0 +1,58 @@
+"""The scrapers' state store, unit by unit: old-layout texts, report files and what they mark."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from coverage_lookup.sources.normalize import content_hash
+from coverage_lookup.sources.store import SourceState, Store, new_report_id
+
+
+def test_text_of_the_old_single_file_layout_is_found_only_when_its_hash_matches(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.documents_dir.mkdir(parents=True)
+    text = "Acupuncture is covered for chronic low back pain.\n"
+    (store.documents_dir / "ncd.txt").write_text(text, encoding="utf-8")
+    assert store.text_for("ncd", content_hash(text)) == text
+    assert store.text_for("ncd", content_hash(text + "more")) is None  # another version's hash
+    assert store.text_for("other", content_hash(text)) is None
+    assert store.text_for("ncd", None) is None
+
+
+def test_text_of_a_source_never_seen_is_none(tmp_path: Path) -> None:
+    assert Store(tmp_path).text("never") is None
+
+
+def test_a_report_is_written_under_its_own_id_and_as_latest_and_marks_its_sources(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    digest = content_hash("new text")
+    store.save(
+        SourceState(id="ncd", url="https://example.org/ncd", kind="html", content_hash=digest),
+        text="new text",
+    )
+    payload = {
+        "when": date(2026, 12, 6),  # not JSON by itself: written as text
+        "sources": [{"id": "ncd", "reports_change": True, "content_hash": digest}],
+    }
+    md, js = store.write_report("20261206T000000Z", "# Changes\n", payload)
+    report_id = json.loads(js.read_text(encoding="utf-8"))["report_id"]
+    assert report_id.startswith("20261206T000000Z-")
+    assert md.name == f"refresh-{report_id}.md" and js.name == f"refresh-{report_id}.json"
+    assert (store.reports_dir / "latest.md").read_text(encoding="utf-8") == "# Changes\n"
+    latest = json.loads((store.reports_dir / "latest.json").read_text(encoding="utf-8"))
+    assert latest["when"] == "2026-12-06" and latest["report_id"] == report_id
+    state = store.load("ncd")
+    assert state is not None and (state.reported_hash, state.reported_in) == (digest, report_id)
+
+
+def test_a_report_without_sources_marks_nothing(tmp_path: Path) -> None:
+    assert Store(tmp_path).mark_reported({"sources": []}, "r") == []
+    assert Store(tmp_path).mark_reported({}, "r") == []
+
+
+def test_report_ids_differ_within_one_second() -> None:
+    ids = {new_report_id("20261206T000000Z") for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(i.rsplit("-", 1)[1]) == 8 for i in ids)  # 4 random bytes
