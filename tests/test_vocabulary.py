@@ -83,7 +83,7 @@ class TestCoverage:
     def test_unknown_coverage_is_refused_with_suggestions(self) -> None:
         with pytest.raises(InputError) as e:
             read_coverage(DS, "Medi Kal")
-        assert e.value.field == "coverage" and (e.value.hint or "").startswith("did you mean 'medi cal'")
+        assert e.value.field == "coverage" and (e.value.hint or "").startswith("did you mean 'Medi-Cal'")
         assert "coverage-lookup values coverage" in e.value.valid
 
     def test_names_shared_by_states_do_not_pick_one(self) -> None:

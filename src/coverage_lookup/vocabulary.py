@@ -48,18 +48,19 @@ class PayerReading:
     warnings: list[str] = field(default_factory=list)
 
 
-def _coverage_table(ds: Dataset) -> dict[str, tuple[str, str | None]]:
-    cached: dict[str, tuple[str, str | None]] | None = ds._tables.get("coverage")
+def _coverage_table(ds: Dataset) -> dict[str, tuple[str, str | None, str]]:
+    """name key -> (coverage, the state a program implies, the name as written)."""
+    cached: dict[str, tuple[str, str | None, str]] | None = ds._tables.get("coverage")
     if cached is not None:
         return cached
-    table: dict[str, tuple[str, str | None]] = {}
+    table: dict[str, tuple[str, str | None, str]] = {}
     for cov in COVERAGE_TYPES:
-        table[name_key(cov)] = (cov, None)
+        table[name_key(cov)] = (cov, None, cov)
     vocab = ds.vocabulary
     if vocab is not None:
         for entry in vocab.coverage:
             for name in entry.names:
-                table.setdefault(name_key(name), (entry.coverage, entry.state))
+                table.setdefault(name_key(name), (entry.coverage, entry.state, name))
     ds._tables["coverage"] = table
     return table
 
@@ -71,14 +72,15 @@ def read_coverage(ds: Dataset, value: str) -> CoverageReading:
     found = table.get(key)
     if found is None:
         close = difflib.get_close_matches(key, list(table), n=3, cutoff=0.75)
-        hint = ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else None
+        names = list(dict.fromkeys(table[c][2] for c in close))
+        hint = ("did you mean " + " or ".join(repr(n) for n in names) + "?") if names else None
         raise InputError(
             "coverage",
             value,
             one_of(COVERAGE_TYPES) + ", or a program name as on the card (coverage-lookup values coverage)",
             hint,
         )
-    cov, state = found
+    cov, state, _ = found
     plain = key.replace(" ", "_") == cov
     said = None
     if not plain:
