@@ -13,8 +13,15 @@ from datetime import date
 from html import escape
 
 from coverage_lookup.dataset import Dataset
-from coverage_lookup.evidence import version_on
-from coverage_lookup.registry import RESEARCHED, ProgramStatus, StateStatus, state_statuses
+from coverage_lookup.registry import (
+    BENEFIT_MANDATE,
+    MANDATED_OFFER,
+    NONE_FOUND,
+    OTHER_LAW,
+    PROVIDER,
+    StateStatus,
+    state_statuses,
+)
 from coverage_lookup.states import state_name
 
 # A common US tile-grid layout: (column, row) of each jurisdiction.
@@ -51,11 +58,6 @@ MEDICAID: dict[str, Category] = {
     "unknown": Category("unknown (not yet researched)", "?", "#DDDDDD"),
 }
 
-BENEFIT_MANDATE = "benefit mandate"
-MANDATED_OFFER = "mandated offer"
-PROVIDER = "provider non-discrimination"
-OTHER_LAW = "other law"
-NONE_FOUND = "none found"
 UNKNOWN = "unknown"
 STATE_LAW: dict[str, Category] = {
     BENEFIT_MANDATE: Category("benefit mandate (plans must cover it)", "M", "#009E73"),
@@ -68,40 +70,11 @@ STATE_LAW: dict[str, Category] = {
     UNKNOWN: Category("unknown (not established)", "?", "#BBBBBB"),
 }
 # Provision ids the curators use for "no state law found after searching" (docs/curators.md).
-NO_LAW_PROVISIONS = frozenset({"no_law_found", "plan_decides"})
 
 
 def medicaid_category(status: StateStatus) -> str:
     """The Medicaid map's category: the headline `coverage-lookup states` prints for adults."""
     return status.programs["medicaid"].headline
-
-
-def law_kind(ds: Dataset, program: ProgramStatus, on: date) -> str:
-    """The kind of state insurance law behind a state's ``state_law`` status.
-
-    Research status and headline come from the registry; the kind is read from the rules it lists,
-    as docs/data-model.md says each finding is written: a ``covered`` outcome is a benefit mandate; a
-    rule keyed ``state_law_offer`` a mandated offer; one keyed ``state_law_provider``, or a provision
-    naming the licensed acupuncturist, provider non-discrimination; provisions ``no_law_found`` /
-    ``plan_decides`` only, no law found; anything else a law that requires no coverage.
-    """
-    if program.research != RESEARCHED:
-        return UNKNOWN
-    if program.headline in {"covered", "covered for some indications"}:
-        return BENEFIT_MANDATE
-    keys = {rid.rsplit(".", 1)[-1] for rid in program.rules}
-    if "state_law_offer" in keys:
-        return MANDATED_OFFER
-    versions = [v for rid in program.rules if (v := version_on(ds.rules[rid].rule, on)) is not None]
-    provisions = [p for v in versions for p in v.provisions]
-    names_acupuncturist = any(
-        pr.type == "licensed_acupuncturist" and pr.may_bill for p in provisions for pr in p.providers or []
-    )
-    if "state_law_provider" in keys or names_acupuncturist:
-        return PROVIDER
-    if provisions and all(p.id in NO_LAW_PROVISIONS for p in provisions):
-        return NONE_FOUND
-    return OTHER_LAW
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +108,7 @@ def categories(ds: Dataset, on: date) -> dict[str, dict[str, str]]:
     statuses = state_statuses(ds, on)
     return {
         MEDICAID_MAP.key: {s.state: medicaid_category(s) for s in statuses},
-        STATE_LAW_MAP.key: {s.state: law_kind(ds, s.programs["state_law"], on) for s in statuses},
+        STATE_LAW_MAP.key: {s.state: s.programs["state_law"].kind or UNKNOWN for s in statuses},
     }
 
 

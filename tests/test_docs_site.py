@@ -14,7 +14,7 @@ import pytest
 
 from coverage_lookup.cli import build_parser
 from coverage_lookup.dataset import load_dataset
-from coverage_lookup.registry import RESEARCHED, state_statuses
+from coverage_lookup.registry import BENEFIT_MANDATE, RESEARCHED, state_statuses
 from coverage_lookup.states import state_codes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,9 +66,10 @@ def test_map_categories_follow_the_registry() -> None:
     for s in state_statuses(DATASET, date.today()):
         assert cats["medicaid"][s.state] == s.programs["medicaid"].headline
         law = s.programs["state_law"]
+        assert cats["state-law"][s.state] == law.kind  # the kind `states --json` reports
         assert (cats["state-law"][s.state] == docs_maps.UNKNOWN) == (law.research != RESEARCHED)
         if law.headline in {"covered", "covered for some indications"}:
-            assert cats["state-law"][s.state] == docs_maps.BENEFIT_MANDATE
+            assert cats["state-law"][s.state] == BENEFIT_MANDATE
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)

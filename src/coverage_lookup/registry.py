@@ -23,6 +23,18 @@ PROGRAMS: dict[str, str] = {
 }
 RESEARCHED, UNKNOWN = "researched", "unknown"
 
+# Kinds of state insurance law on acupuncture (the state_law program), as the findings are written
+# (docs/data-model.md): a covered outcome is a benefit mandate; a rule keyed state_law_offer a mandated
+# offer; one keyed state_law_provider, or a provision naming the licensed acupuncturist as a provider
+# who may bill, provider non-discrimination; provisions no_law_found / plan_decides only, no law found;
+# anything else a law that names acupuncture without requiring coverage.
+BENEFIT_MANDATE = "benefit mandate"
+MANDATED_OFFER = "mandated offer"
+PROVIDER = "provider non-discrimination"
+OTHER_LAW = "other law"
+NONE_FOUND = "none found"
+NO_LAW_PROVISIONS = frozenset({"no_law_found", "plan_decides"})
+
 
 @dataclass(slots=True)
 class ProgramStatus:
@@ -31,6 +43,7 @@ class ProgramStatus:
     as_of: date | None  # the oldest last_verified among the rules read
     effective: date | None  # when the current version took effect
     rules: list[str] = field(default_factory=list)
+    kind: str | None = None  # state_law only: the kind of law (BENEFIT_MANDATE, ...), or "unknown"
 
 
 @dataclass(slots=True)
@@ -47,6 +60,7 @@ class StateStatus:
                 "as_of": p.as_of.isoformat() if p.as_of else None,
                 "effective": p.effective.isoformat() if p.effective else None,
                 "rules": p.rules,
+                **({"kind": p.kind} if p.kind is not None else {}),
             }
             for name, p in self.programs.items()
         }
@@ -104,16 +118,34 @@ def state_statuses(ds: Dataset, on: date | None = None) -> list[StateStatus]:
     out = []
     for code in sorted(state_codes()):
         layers = by_state.get(code, {})
-        out.append(
-            StateStatus(
-                code,
-                {
-                    name: _program(sorted(layers.get(layer, []), key=lambda r: r.id), on)
-                    for name, layer in PROGRAMS.items()
-                },
-            )
-        )
+        programs = {
+            name: _program(sorted(layers.get(layer, []), key=lambda r: r.id), on)
+            for name, layer in PROGRAMS.items()
+        }
+        programs["state_law"].kind = law_kind(ds, programs["state_law"], on)
+        out.append(StateStatus(code, programs))
     return out
+
+
+def law_kind(ds: Dataset, program: ProgramStatus, on: date) -> str:
+    """The kind of state insurance law behind a state's ``state_law`` status (see the constants above)."""
+    if program.research != RESEARCHED:
+        return UNKNOWN
+    if program.headline in {"covered", "covered for some indications"}:
+        return BENEFIT_MANDATE
+    keys = {rid.rsplit(".", 1)[-1] for rid in program.rules}
+    if "state_law_offer" in keys:
+        return MANDATED_OFFER
+    versions = [v for rid in program.rules if (v := version_on(ds.rules[rid].rule, on)) is not None]
+    provisions = [p for v in versions for p in v.provisions]
+    names_acupuncturist = any(
+        pr.type == "licensed_acupuncturist" and pr.may_bill for p in provisions for pr in p.providers or []
+    )
+    if "state_law_provider" in keys or names_acupuncturist:
+        return PROVIDER
+    if provisions and all(p.id in NO_LAW_PROVISIONS for p in provisions):
+        return NONE_FOUND
+    return OTHER_LAW
 
 
 def counts(statuses: list[StateStatus]) -> dict[str, int]:
