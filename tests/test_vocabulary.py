@@ -225,3 +225,25 @@ class TestValues:
         with pytest.raises(SystemExit):
             main(["check", "--help"])
         assert "`coverage-lookup values`" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_card_names_the_payer_not_its_id(capsys: pytest.CaptureFixture[str]) -> None:
+    d = check("employer", payer="BCBS of Texas", condition="sciatica", service_date="3/1/2024", today=TODAY)
+    assert (d.payer, d.payer_name) == ("hcsc_tx", "Blue Cross and Blue Shield of Texas")
+    assert (
+        main(
+            [
+                "check",
+                "--coverage",
+                "large group",
+                "--payer",
+                "UHC",
+                "--state",
+                "TX",
+                "--condition",
+                "sciatica",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines()[0].endswith("· payer UnitedHealthcare")

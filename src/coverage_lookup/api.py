@@ -556,6 +556,7 @@ def determine(
         plan_counts=plan_counts,
         read_as=read_as,
         plan_type=plan_type,
+        payer_name=payer_name,
         **fields,  # type: ignore[arg-type]
     )
 
@@ -641,6 +642,7 @@ def _employer(said: str | None, kw: dict[str, object]) -> records.Determination:
         plan_counts=None,
         read_as=[*([said] if said else []), *first.read_as],
         plan_type=first.plan_type,
+        payer_name=first.payer_name,
         alternatives=[
             records.AlternativeOut(p.coverage, COVERAGE_LABELS[p.coverage], p.status, p.summary)
             for p in parts

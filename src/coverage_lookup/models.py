@@ -591,6 +591,7 @@ class Determination(Out):
     plan_type: str | None = Field(
         default=None, description="PPO, HMO, EPO, POS ... as written after the payer"
     )
+    payer_name: str | None = Field(default=None, description="the payer's name (payer holds its id)")
     alternatives: list[AlternativeOut] = Field(
         default_factory=list,
         description="for an employer plan of unknown size and funding: the answer for each possibility",

@@ -203,5 +203,6 @@ class Determination:
     plan: PlanOut | None = None
     plan_counts: PlanCountOut | None = None
     read_as: list[str] = field(default_factory=list)  # how card-style values were read
+    payer_name: str | None = None  # the payer's name, as the dataset or the vocabulary gives it
     plan_type: str | None = None  # PPO, HMO, ... as written after the payer's name
     alternatives: list[AlternativeOut] = field(default_factory=list)

@@ -157,7 +157,7 @@ def brief(d: Determination) -> str:
 def card(d: Determination) -> str:
     lines: list[str] = []
     where = f" · {d.state}" if d.state else ""
-    payer = f" · payer {d.payer}" if d.payer else ""
+    payer = f" · payer {d.payer_name or d.payer}" if d.payer else ""
     plan = f" · plan {d.plan_id}" if d.plan_id else ""
     lines.append(f"{MARKS[d.status]} — {COVERAGE_LABELS[d.coverage]}{where}{payer}{plan}")
     lines.append(
