@@ -207,3 +207,27 @@ def test_refusals_name_the_field_value_and_what_is_valid(data: Path) -> None:
     with pytest.raises(InputError) as e:
         stamp(data, "qqqqqq", today=TODAY)
     assert e.value.hint is None
+
+
+def test_a_stamp_the_dataset_then_refuses_is_undone(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After writing, the whole folder is validated again, as of the same day and without the cache; if
+    that fails (say another edit broke the file meanwhile) the file is restored byte for byte."""
+    from coverage_lookup.errors import DataError
+    from coverage_lookup.sources import verify
+
+    path = data / "federal" / "medicare.yaml"
+    before = path.read_bytes()
+    calls: list[tuple[Path, date | None, bool]] = []
+    real = load_dataset
+
+    def load(data_dir: Path, today: date | None = None, use_cache: bool = True) -> object:
+        calls.append((data_dir, today, use_cache))
+        if len(calls) == 2:
+            raise DataError(["federal/medicare.yaml: broken meanwhile"])
+        return real(data_dir, today=today, use_cache=use_cache)
+
+    monkeypatch.setattr(verify, "load_dataset", load)
+    with pytest.raises(DataError, match="broken meanwhile"):
+        stamp(data, "medicare.ncd_30_3_3", on=date(2026, 11, 30), today=TODAY)
+    assert calls == [(data, TODAY, False), (data, TODAY, False)]
+    assert path.read_bytes() == before
