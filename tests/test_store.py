@@ -56,3 +56,45 @@ def test_report_ids_differ_within_one_second() -> None:
     ids = {new_report_id("20261206T000000Z") for _ in range(50)}
     assert len(ids) == 50
     assert all(len(i.rsplit("-", 1)[1]) == 8 for i in ids)  # 4 random bytes
+
+
+def test_marking_a_report_whose_source_changed_again_keeps_the_newer_version_pending(tmp_path: Path) -> None:
+    from coverage_lookup.sources.extractors import CandidateFacts
+
+    store = Store(tmp_path)
+    seen_then, seen_now = content_hash("version 1"), content_hash("version 2")
+    now_facts = CandidateFacts(extractor="generic", title="v2")
+    store.save(
+        SourceState(
+            id="ncd", url="https://example.org/ncd", kind="html", content_hash=seen_now, facts=now_facts
+        ),
+        text="version 2",
+    )
+    reported = {
+        "id": "ncd",
+        "reports_change": True,
+        "content_hash": seen_then,
+        "facts_after": {"extractor": "generic", "title": "v1"},
+    }
+    skipped = {"id": "other", "content_hash": seen_then}  # listed but not reported as a change
+    assert store.mark_reported({"sources": [reported, skipped, "junk"]}, "run-1") == ["ncd"]
+    state = store.load("ncd")
+    assert state is not None
+    assert (state.reported_hash, state.reported_in) == (seen_then, "run-1")
+    assert state.reported_facts == CandidateFacts(extractor="generic", title="v1")  # what the report said
+    assert state.unreported  # version 2 is still to be reported
+    assert state.reported_at is not None and state.reported_at.tzinfo is not None
+
+
+def test_marking_the_version_seen_takes_its_facts(tmp_path: Path) -> None:
+    from coverage_lookup.sources.extractors import CandidateFacts
+
+    store = Store(tmp_path)
+    digest = content_hash("only version")
+    facts = CandidateFacts(extractor="generic", title="only")
+    store.save(
+        SourceState(id="ncd", url="https://example.org/ncd", kind="html", content_hash=digest, facts=facts)
+    )
+    store.mark_reported({"sources": [{"id": "ncd", "reports_change": True, "content_hash": digest}]}, "run-2")
+    state = store.load("ncd")
+    assert state is not None and state.reported_facts == facts and not state.unreported
