@@ -27,6 +27,7 @@ def _wrap(text: str, indent: str = "  ", cols: int | None = None) -> str:
         initial_indent=indent,
         subsequent_indent=indent + "  ",
         break_on_hyphens=False,
+        break_long_words=False,  # an address stays whole (and clickable), on a line of its own
     )
 
 
