@@ -6,6 +6,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from coverage_lookup.sources.normalize import content_hash
 from coverage_lookup.sources.store import SourceState, Store, new_report_id
 
@@ -98,3 +100,85 @@ def test_marking_the_version_seen_takes_its_facts(tmp_path: Path) -> None:
     store.mark_reported({"sources": [{"id": "ncd", "reports_change": True, "content_hash": digest}]}, "run-2")
     state = store.load("ncd")
     assert state is not None and state.reported_facts == facts and not state.unreported
+
+
+def test_a_write_that_fails_leaves_a_temporary_the_cleanup_recognises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An atomic write's temporary is hidden and ends in .tmp, so that remove_stale_temporaries (and
+    nothing else) finds what a killed writer leaves; a failed write removes its own."""
+    import os
+
+    from coverage_lookup.sources import store as store_module
+
+    seen: list[str] = []
+    real_replace = Path.replace
+
+    def failing_replace(self: Path, _target: Path) -> Path:
+        seen.append(self.name)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "replace", failing_replace)
+    target = tmp_path / "sources" / "ncd.json"
+    with pytest.raises(OSError):
+        store_module.atomic_write(target, b"{}")
+    monkeypatch.setattr(Path, "replace", real_replace)
+    [name] = seen
+    assert name.startswith(".ncd.json.") and name.endswith(".tmp")
+    assert list(target.parent.iterdir()) == []  # the failed write removed its temporary
+    # A temporary left by a killed writer: hidden, .tmp, older than the limit -> removed; a fresh one kept.
+    old = target.parent / name
+    old.write_bytes(b"{")
+    os.utime(old, (1, 1))
+    fresh = target.parent / ".other.json.abc.tmp"
+    fresh.write_bytes(b"{")
+    assert Store(tmp_path).remove_stale_temporaries() == [old]
+    assert fresh.exists() and not old.exists()
+
+
+def test_stale_means_older_than_the_limit(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = Store(tmp_path)
+    tmp = tmp_path / ".x.tmp"
+    tmp.write_bytes(b"")
+    os.utime(tmp, (time.time() - 3500, time.time() - 3500))
+    assert store.remove_stale_temporaries() == []  # 58 minutes: a writer may still be alive
+    assert store.remove_stale_temporaries(older_than=3000.0) == [tmp]
+
+
+def test_history_keeps_the_last_twenty_outcomes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    state = SourceState(id="ncd", url="https://example.org/ncd", kind="html")
+    state.history = [{"outcome": f"run {i}"} for i in range(25)]
+    store.save(state)
+    loaded = store.load("ncd")
+    assert loaded is not None and [h["outcome"] for h in loaded.history] == [f"run {i}" for i in range(5, 25)]
+
+
+def test_the_refresh_lock_is_one_file_in_the_state_folder(tmp_path: Path) -> None:
+    from coverage_lookup.sources.store import RefreshLocked
+
+    first = Store(tmp_path / "state" / "nested").lock()
+    try:
+        assert (tmp_path / "state" / "nested" / "refresh.lock").exists()
+        with pytest.raises(RefreshLocked) as e:
+            Store(tmp_path / "state" / "nested").lock()
+        assert (
+            str(e.value)
+            == f"another refresh holds {tmp_path / 'state' / 'nested' / 'refresh.lock'}; wait for it to finish"
+        )
+    finally:
+        first.release()
+
+
+def test_the_default_state_folder_is_the_users_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from platformdirs import user_data_dir
+
+    from coverage_lookup.sources.store import default_state_dir
+
+    monkeypatch.delenv("COVERAGE_LOOKUP_HOME", raising=False)
+    assert default_state_dir() == Path(user_data_dir("coverage-lookup", appauthor=False))
+    monkeypatch.setenv("COVERAGE_LOOKUP_HOME", "/srv/coverage")
+    assert default_state_dir() == Path("/srv/coverage")
