@@ -570,7 +570,6 @@ EMPLOYER_QUESTION = (
 
 def _employer(said: str | None, kw: dict[str, object]) -> records.Determination:
     """An employer plan of unknown size and funding: the answer for each possibility, side by side."""
-    from .engine import STRICTNESS
     from .render import MARKS
     from .vocabulary import EMPLOYER_CHOICES
 
@@ -606,7 +605,7 @@ def _employer(said: str | None, kw: dict[str, object]) -> records.Determination:
     latest = [p.evidence.latest for p in parts if p.evidence.latest is not None]
     oldest = min((p for p in parts if p.freshness.oldest_verified), key=lambda p: p.freshness.oldest_verified or date.max, default=first)  # fmt: skip
     return records.Determination(
-        status=max((status,), key=lambda s: STRICTNESS[s]),
+        status=status,
         summary=summary,
         coverage=EMPLOYER,
         state=first.state,

@@ -169,20 +169,20 @@ def import_attributes(path: Path, store: PlanStore | None = None) -> ImportSumma
         replaced: set[int],
     ) -> int:
         batch: list[tuple[int, str, str, str, int]] = []
-        for row in read_attributes(text, str(path), stats):
-            _replace_years(conn, ("attributes",), replaced, row.year)
-            batch.append((row.year, row.plan_id, row.state, json.dumps(row.values), import_id))
-            if len(batch) >= BATCH:
-                conn.executemany(
-                    'INSERT OR REPLACE INTO attributes (year, plan_id, state, "values", import_id) VALUES (?, ?, ?, ?, ?)',
-                    batch,
-                )
-                batch.clear()
-        if batch:
+
+        def flush() -> None:
             conn.executemany(
                 'INSERT OR REPLACE INTO attributes (year, plan_id, state, "values", import_id) VALUES (?, ?, ?, ?, ?)',
                 batch,
             )
+            batch.clear()
+
+        for row in read_attributes(text, str(path), stats):
+            _replace_years(conn, ("attributes",), replaced, row.year)
+            batch.append((row.year, row.plan_id, row.state, json.dumps(row.values), import_id))
+            if len(batch) >= BATCH:
+                flush()
+        flush()
         return 0
 
     return _import(path, store, "attributes", ("attributes",), body)
