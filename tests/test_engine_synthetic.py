@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from coverage_lookup import Determination, check
 from coverage_lookup.engine import STRICTNESS
-from tests.conftest import DATA, TODAY
+from tests.conftest import DATA, TODAY, examples
 
 CITE = {
     "url": "https://example.gov/rule",
@@ -277,7 +277,7 @@ OUTCOMES = ["covered", "conditional", "not_covered", "unknown"]
 CONDITIONS = [None, ["chronic_low_back_pain"], ["sciatica"], ["chronic_low_back_pain", "sciatica"]]
 rules_st = st.lists(st.tuples(st.sampled_from(OUTCOMES), st.sampled_from(CONDITIONS)), min_size=1, max_size=4)
 SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 

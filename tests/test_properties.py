@@ -14,9 +14,9 @@ from coverage_lookup.api import parse_date
 from coverage_lookup.codes import normalize_icd
 from coverage_lookup.errors import InputError
 from coverage_lookup.vocab import COVERAGE_TYPES, PROCEDURES, PROVIDER_TYPES, STATUSES
-from tests.conftest import DATA, TODAY
+from tests.conftest import DATA, TODAY, examples
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 CODES = ["M54.50", "M54.5", "M54.41", "M79.7", "G43.909", "Z34.90", "M17.11", "R51.9", "R51", "N94.6"]
 dates = st.dates(min_value=date(2015, 10, 1), max_value=date(2026, 11, 24))
@@ -258,7 +258,7 @@ VALID: dict[str, list[Any]] = {
 }
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), target=st.sampled_from(sorted(VALID)))
 def test_only_input_error_escapes_the_api(data: st.DataObject, target: str) -> None:
     """One parameter gets an arbitrary Python value, the others valid ones: the API answers or raises
