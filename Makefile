@@ -44,7 +44,7 @@ bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (p
 	$(BIN)/python bench/web_api.py --connections 4
 
 mutation: $(STAMP)  ## mutation testing of the modules that decide answers or guard data (slow; not in CI) -> bench/mutation.md
-	COVERAGE_LOOKUP_EXAMPLES_SCALE=0.2 $(BIN)/mutmut run --max-children 2 || true
+	PATH="$(CURDIR)/$(BIN):$$PATH" COVERAGE_LOOKUP_EXAMPLES_SCALE=0.2 $(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/python scripts/mutation_report.py
 
 live-refresh: $(STAMP)  ## OPT-IN, not in CI: re-check the real sources over the internet (state in $$COVERAGE_LOOKUP_HOME)
