@@ -4,10 +4,12 @@ and sources, the combined summary, and which diagnosis decides."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import TODAY
 from tests.test_engine_synthetic import Data, provision, rule
 
 
@@ -269,3 +271,132 @@ class TestNormalisation:
             "   ",
             "give a payer's name as on the card, e.g. Aetna or 'BCBS of Texas'",
         )
+
+
+# --- the overview's combined fields, pinned exactly (each assertion kills a mutant that survived) ---
+
+
+def many_statuses(data: Data) -> Data:
+    """Two indications per status and no `not_covered` one, so every joined list has a separator."""
+    return data.federal(
+        "t",
+        a=rule(
+            "tricare",
+            ["tricare"],
+            provision("covered", ["chronic_low_back_pain"], "clbp"),
+            provision("covered", ["migraine"], "mig"),
+            provision("conditional", ["sciatica"], "sci"),
+            provision("conditional", ["neck_pain"], "neck"),
+            provision("unknown", ["fibromyalgia"], "fib"),
+            provision("unknown", None, "rest"),
+        ),
+    )
+
+
+def test_the_summary_joins_several_indications_per_status_and_says_nothing_of_not_covered(data: Data) -> None:
+    d = many_statuses(data).ask(coverage="tricare", condition=None)
+    assert d.summary == (
+        "Depends on the indication: TRICARE on 2024-03-01 — covered for chronic low back pain; migraine, "
+        "depends on the plan or facts outside the query for sciatica; neck pain, not established for "
+        "fibromyalgia; any other indication."
+    )
+    assert (d.benefit.summary, d.medical_necessity.summary) == ("see indications", "see indications")
+    assert (d.benefit.status, d.medical_necessity.status) == ("conditional", "conditional")
+
+
+def test_what_is_missing_is_gathered_from_every_indication_once(data: Data) -> None:
+    d = many_statuses(data).ask(coverage="tricare", condition=None)
+    # fibromyalgia and 'any other indication' rest on the same unknown provision: one entry, not two
+    assert d.missing == ["t.a: what the rule says"]
+
+
+def test_warnings_are_gathered_from_every_indication_once(data: Data) -> None:
+    doc = rule("tricare", ["tricare"], provision("covered", ["migraine"], "m"), provision("not_covered"))
+    doc["versions"][0]["effective_basis"] = "evidenced_from"
+    data.federal("t", a=doc)
+    d = data.ask(coverage="tricare", condition=None, service_date="2014-03-01")
+    assert d.warnings == [
+        "evidence from 2015-01-01 onward; this answer assumes the rules were the same on 2014-03-01"
+    ]
+    assert d.evidence.extrapolated is True
+
+
+def test_freshness_of_the_overview_counts_days_from_the_oldest_verification(data: Data) -> None:
+    d = many_statuses(data).ask(coverage="tricare", condition=None)
+    assert (d.freshness.oldest_verified, d.freshness.age_days, d.freshness.stale) == (
+        date(2026, 11, 1),
+        35,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("verified", "age", "stale"),
+    [(TODAY, 0, False), (TODAY - timedelta(days=365), 365, False), (TODAY - timedelta(days=366), 366, True)],
+)
+def test_overview_staleness_at_its_bounds(data: Data, verified: date, age: int, stale: bool) -> None:
+    doc = rule("tricare", ["tricare"], provision("covered", ["migraine"], "m"), provision("not_covered"))
+    doc["versions"][0]["last_verified"] = verified.isoformat()
+    data.federal("t", a=doc)
+    d = data.ask(coverage="tricare", condition=None)
+    assert (d.freshness.age_days, d.freshness.stale) == (age, stale)
+
+
+def test_the_overview_evidence_ends_where_the_next_version_begins(data: Data) -> None:
+    doc = rule("tricare", ["tricare"], provision("covered", ["migraine"], "m"), provision("not_covered"))
+    later = {**doc["versions"][0], "effective": "2025-01-01", "provisions": [provision("not_covered")]}
+    doc["versions"].append(later)
+    data.federal("t", a=doc)
+    d = data.ask(coverage="tricare", condition=None)
+    assert (d.evidence.earliest, d.evidence.latest) == (date(2015, 1, 1), date(2024, 12, 31))
+
+
+def test_the_reason_shown_is_the_benefit_when_the_benefit_is_stricter(data: Data) -> None:
+    data.state(
+        "TX",
+        ehb_benchmark=rule(
+            "ehb_benchmark",
+            ["individual"],
+            provision("not_covered", ["migraine"], "no-migraine"),
+            provision("covered", None, "ehb"),
+            aspect="benefit",
+        ),
+    )
+    data.payer(
+        "acme",
+        policy=rule(
+            "payer_policy", ["individual"], provision("covered", None, "ok"), aspect="medical_necessity"
+        ),
+    )
+    d = data.ask(coverage="individual", state="TX", payer="acme", condition=None)
+    migraine = next(i for i in d.indications if i.condition == "migraine")
+    assert (migraine.status, migraine.summary) == ("not_covered", "not_covered (no-migraine)")
+
+
+@pytest.mark.parametrize("where", ["first", "second"])
+def test_a_rule_out_of_scope_or_not_yet_in_force_does_not_stop_the_listing(data: Data, where: str) -> None:
+    """Rules are read in file order; one that does not apply is skipped, and the ones after it still count."""
+    first = rule("tricare", ["medicare"], provision("covered", ["neck_pain"], "x"))  # another coverage
+    if where == "second":
+        first = rule("tricare", ["tricare"], provision("covered", ["neck_pain"], "x"))
+        first["versions"][0]["effective"] = "2025-01-01"  # sourced start after the date asked
+    data.federal("a", a=first)
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered", ["migraine"], "m")))
+    d = data.ask(coverage="tricare", condition=None)
+    assert [i.condition for i in d.indications] == ["migraine", None]
+
+
+def test_the_diagnosis_lines_of_the_trace_have_no_layer(data: Data) -> None:
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered")))
+    d = data.ask(coverage="tricare", condition=None, diagnosis=["M54.41", "M54.50"])
+    assert [(t.rule, t.layer) for t in d.trace[:2]] == [("(diagnosis)", "-"), ("(diagnosis)", "-")]
+
+
+def test_only_the_first_mention_of_the_deciding_code_is_rewritten(data: Data) -> None:
+    """The rule's own words may name the code too; only the answer's lead-in gains the list."""
+    p = provision("covered")
+    p["summary"] = "covered for M54.41 when chronic"
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    d = data.ask(coverage="tricare", condition=None, diagnosis=["M54.41", "M54.50"])
+    assert d.summary.count("for M54.41, M54.50, decided on M54.41 ") == 1
+    assert d.summary.endswith("— covered for M54.41 when chronic.")
