@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from coverage_lookup import Determination
 from tests.test_engine_synthetic import Data, provision, rule
 
 
@@ -166,4 +167,52 @@ def test_an_extrapolated_rule_says_so_in_the_trace(data: Data) -> None:
     ]
     assert d.warnings == [
         "evidence from 2019-05-01 onward; this answer assumes the rules were the same on 2016-05-01"
+    ]
+
+
+def skipped_reasons(d: Determination, rule_id: str) -> list[str]:
+    return [t.reason for t in d.trace if t.rule == rule_id and t.decision == "skipped"]
+
+
+@pytest.mark.parametrize(
+    ("bounds", "said"),
+    [({"max": 17}, "0-17"), ({"min": 65}, "65-any"), ({"min": 18, "max": 64}, "18-64")],
+)
+def test_an_age_bound_the_query_misses_is_said_with_both_ends(
+    data: Data, bounds: dict[str, int], said: str
+) -> None:
+    p = provision("covered", None, "p")
+    p["age"] = bounds
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    d = data.ask(coverage="tricare", age=70 if "max" in bounds else 10)
+    assert skipped_reasons(d, "t.a") == [
+        f"no provision of the version effective 2015-01-01 matches: provision 'p' is for ages {said}"
+    ]
+
+
+def test_provisions_for_other_procedures_are_listed(data: Data) -> None:
+    p = provision("covered", None, "estim")
+    p["procedures"] = ["97813", "97814"]
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    d = data.ask(coverage="tricare", procedure="97810")
+    assert skipped_reasons(d, "t.a") == [
+        "no provision of the version effective 2015-01-01 matches: provision 'estim' is for procedures 97813, 97814"
+    ]
+
+
+def test_every_outranked_rule_in_a_layer_is_traced_once(data: Data) -> None:
+    """Three national rules in one layer tie on specificity: the strictest decides, the other two are each
+    traced as outranked exactly once, whichever order they are read in."""
+    data.federal(
+        "t",
+        a=rule("tricare", ["tricare"], provision("covered")),
+        b=rule("tricare", ["tricare"], provision("not_covered")),
+        c=rule("tricare", ["tricare"], provision("conditional")),
+    )
+    d = data.ask(coverage="tricare")
+    assert d.status == "not_covered"
+    outranked = sorted((t.rule, t.reason) for t in d.trace if t.decision == "outranked")
+    assert outranked == [
+        ("t.a", "a more specific or more restrictive rule in the same layer decides (covered)"),
+        ("t.c", "a more specific or more restrictive rule in the same layer decides (conditional)"),
     ]
