@@ -216,3 +216,108 @@ def test_every_outranked_rule_in_a_layer_is_traced_once(data: Data) -> None:
         ("t.a", "a more specific or more restrictive rule in the same layer decides (covered)"),
         ("t.c", "a more specific or more restrictive rule in the same layer decides (conditional)"),
     ]
+
+
+def capped(data: Data, **limit: object) -> Data:
+    p = provision("covered", None, "p")
+    p["limits"] = [{"visits": 12, "per": "calendar_year", **limit}]
+    return data.federal("t", a=rule("tricare", ["tricare"], p))
+
+
+@pytest.mark.parametrize(("note", "tail"), [("a TAR per 8 visits", " (a TAR per 8 visits)"), (None, "")])
+def test_past_the_limit_and_its_extra_visits_the_cap_counts_both(
+    data: Data, note: str | None, tail: str
+) -> None:
+    capped(data, extra_visits_with_improvement=8, more_with="prior_authorization", note=note)
+    d = data.ask(coverage="tricare", visits_used=20)
+    assert d.status == "conditional"
+    assert d.benefit.summary.startswith("20 visits used reaches the limit of 20 per calendar year; ")
+    assert [r.text for r in d.requirements if r.kind == "prior_authorization"] == [
+        "past visit 20 per calendar year: more visits need prior authorization (e.g. a treatment "
+        "authorization request)" + tail
+    ]
+
+
+def test_remaining_with_improvement_stops_at_zero(data: Data) -> None:
+    """Past the cap with a review route the answer stays conditional and shows the limit at zero."""
+    capped(data, extra_visits_with_improvement=8, more_with="medical_necessity")
+    (lim,) = data.ask(coverage="tricare", visits_used=25).limits
+    assert (lim.remaining, lim.remaining_with_improvement) == (0, 0)
+    (lim,) = data.ask(coverage="tricare", visits_used=19).limits
+    assert (lim.remaining, lim.remaining_with_improvement) == (0, 1)
+
+
+def test_a_requirement_keeps_its_weeks(data: Data) -> None:
+    p = provision("covered", None, "p")
+    p["requirements"] = [{"kind": "chronicity", "text": "pain for 12 weeks", "weeks": 12}]
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    d = data.ask(coverage="tricare")
+    assert [(r.kind, r.weeks, r.source) for r in d.requirements] == [("chronicity", 12, "t.a")]
+
+
+@pytest.mark.parametrize("outcome", ["covered", "conditional"])
+def test_a_provisions_own_provider_list_binds_covered_and_conditional_routes(
+    data: Data, outcome: str
+) -> None:
+    p = provision(outcome, None, "p")
+    p["providers"] = [{"type": "physician"}]
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    assert data.ask(coverage="tricare", provider="chiropractor").status == "not_covered"
+    assert data.ask(coverage="tricare", provider="physician").status == outcome
+
+
+def test_a_rule_not_yet_in_force_names_its_first_version(data: Data) -> None:
+    doc = rule("tricare", ["tricare"], provision("covered"))
+    doc["versions"][0]["effective"] = "2025-01-01"
+    data.federal("t", a=doc)
+    d = data.ask(coverage="tricare")
+    assert skipped_reasons(d, "t.a") == [
+        "not yet in effect on 2024-03-01 (first version effective 2025-01-01)"
+    ]
+
+
+def test_a_rule_for_other_procedures_lists_them(data: Data) -> None:
+    doc = rule("tricare", ["tricare"], provision("covered"))
+    doc["scope"]["procedures"] = ["97813", "97814"]
+    data.federal("t", a=doc)
+    d = data.ask(coverage="tricare", procedure="97810")
+    assert skipped_reasons(d, "t.a") == ["covers procedures 97813, 97814, not 97810"]
+
+
+def test_every_provision_that_misses_is_said(data: Data) -> None:
+    data.federal(
+        "t",
+        a=rule(
+            "tricare",
+            ["tricare"],
+            provision("covered", ["migraine"], "m"),
+            provision("covered", ["neck_pain", "tmd"], "n"),
+        ),
+    )
+    d = data.ask(coverage="tricare", condition="sciatica")
+    assert skipped_reasons(d, "t.a") == [
+        "no provision of the version effective 2015-01-01 matches: provision 'm' is for migraine; "
+        "provision 'n' is for neck_pain, tmd"
+    ]
+
+
+def test_an_exclusion_sees_the_condition_named_without_a_diagnosis(data: Data) -> None:
+    p = provision("covered", None, "p")
+    p["excluding"] = ["sciatica"]
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    d = data.ask(coverage="tricare", condition="sciatica")
+    assert skipped_reasons(d, "t.a") == [
+        "no provision of the version effective 2015-01-01 matches: provision 'p' does not apply with Sciatica"
+    ]
+
+
+def test_an_exclusion_names_every_excluded_condition(data: Data) -> None:
+    p = provision("covered", ["chronic_low_back_pain"], "p")
+    p["excluding"] = ["sciatica", "migraine"]
+    data.federal("t", a=rule("tricare", ["tricare"], p))
+    d = data.ask(coverage="tricare", condition=None, diagnosis=["M54.50", "M54.41", "G43.909"])
+    reasons = [r for t in d.trace if t.rule == "t.a" and t.decision == "skipped" for r in [t.reason]]
+    assert (
+        "no provision of the version effective 2015-01-01 matches: provision 'p' does not apply with "
+        "Migraine, Sciatica"
+    ) in reasons
