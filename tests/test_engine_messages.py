@@ -321,3 +321,28 @@ def test_an_exclusion_names_every_excluded_condition(data: Data) -> None:
         "no provision of the version effective 2015-01-01 matches: provision 'p' does not apply with "
         "Migraine, Sciatica"
     ) in reasons
+
+
+def test_grant_layers_at_the_same_outcome_each_give_their_reason(data: Data) -> None:
+    data.state(
+        "TX",
+        law=rule("state_law", ["individual"], provision("covered", None, "law"), aspect="benefit"),
+        ehb=rule("ehb_benchmark", ["individual"], provision("covered", None, "ehb"), aspect="benefit"),
+    )
+    d = data.ask(coverage="individual", state="TX")
+    assert (d.benefit.summary, d.benefit.decided_by) == ("covered (law) covered (ehb)", ["tx.law", "tx.ehb"])
+
+
+def test_an_unresolved_payer_does_not_make_the_state_count_as_missing(data: Data) -> None:
+    """The payer's policy is not in the dataset for this coverage: only the payer layer is treated as
+    unanswered; the state was given, so its missing law is a gap in the dataset, not in the question."""
+    data.payer(
+        "acme", p=rule("payer_policy", ["individual"], provision("covered"), aspect="medical_necessity")
+    )
+    d = data.ask(coverage="large_group", state="CA", payer="acme")
+    assert (d.benefit.status, d.benefit.summary) == (
+        "unknown",
+        "the dataset has no researched rule in effect on 2024-03-01 for large-group employer plan (fully "
+        "insured) (state insurance law for CA)",
+    )
+    assert d.missing == ["plan_id", "no researched rule: state insurance law for CA", "payer"]
