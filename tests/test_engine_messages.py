@@ -345,4 +345,8 @@ def test_an_unresolved_payer_does_not_make_the_state_count_as_missing(data: Data
         "the dataset has no researched rule in effect on 2024-03-01 for large-group employer plan (fully "
         "insured) (state insurance law for CA)",
     )
-    assert d.missing == ["plan_id", "no researched rule: state insurance law for CA", "payer"]
+    assert d.missing == [
+        "plan_id",
+        "no researched rule: state insurance law for CA",
+        "Acme's own medical policy for acupuncture is not in the dataset",
+    ]
