@@ -350,3 +350,22 @@ def test_an_unresolved_payer_does_not_make_the_state_count_as_missing(data: Data
         "no researched rule: state insurance law for CA",
         "Acme's own medical policy for acupuncture is not in the dataset",
     ]
+
+
+def test_the_trace_shows_unreachable_layers_but_not_other_coverages_rules(data: Data) -> None:
+    """A self-funded plan's trace says why state law does not reach it; a TRICARE rule has no place there."""
+    data.state("TX", law=rule("state_law", ["large_group"], provision("covered"), aspect="benefit"))
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered")))
+    d = data.ask(coverage="self_funded", state="TX")
+    assert sorted({t.rule for t in d.trace}) == ["tx.law"]
+
+
+def test_a_payer_named_for_a_coverage_without_a_payer_layer_adds_no_payer_note(data: Data) -> None:
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered")))
+    data.payer(
+        "acme", p=rule("payer_policy", ["individual"], provision("covered"), aspect="medical_necessity")
+    )
+    d = data.ask(coverage="tricare", payer="acme")
+    assert d.status == "covered"
+    assert not [m for m in d.missing if "Acme" in m]
+    assert not [t for t in d.trace if t.rule == "acme.p"]
