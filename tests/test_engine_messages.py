@@ -369,3 +369,27 @@ def test_a_payer_named_for_a_coverage_without_a_payer_layer_adds_no_payer_note(d
     assert d.status == "covered"
     assert not [m for m in d.missing if "Acme" in m]
     assert not [t for t in d.trace if t.rule == "acme.p"]
+
+
+def test_an_applied_rule_in_its_evidence_has_no_extrapolation_note(data: Data) -> None:
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered")))
+    d = data.ask(coverage="tricare")
+    assert [t.reason for t in d.trace if t.decision == "applied"] == ["covered: covered (p)"]
+
+
+def test_an_extrapolated_version_with_a_successor_gives_both_ends_of_its_evidence(data: Data) -> None:
+    """Evidenced only from 2019-05-01 and followed by a version of unknown start evidenced from 2022:
+    a date after the first version's last evidence is extrapolated, and the span has its end."""
+    v = rule("tricare", ["tricare"], provision("covered"))
+    first = v["versions"][0]
+    first.update(
+        {"effective": "2019-05-01", "effective_basis": "evidenced_from", "evidenced_until": "2020-06-30"}
+    )
+    later = {**first, "effective": "2022-01-01", "provisions": [provision("not_covered")]}
+    del later["evidenced_until"]
+    v["versions"].append(later)
+    data.federal("t", a=v)
+    d = data.ask(coverage="tricare", service_date="2021-03-01")
+    assert [t.reason for t in d.trace if t.decision == "applied"] == [
+        "covered: covered (p) [extrapolated: this version's evidence runs from 2019-05-01 to 2020-06-30]"
+    ]
