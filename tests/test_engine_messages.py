@@ -4,11 +4,13 @@ onto the card): a changed or dropped word is a failing test."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from coverage_lookup import Determination
+from coverage_lookup import Determination, check
+from tests.conftest import TODAY
 from tests.test_engine_synthetic import Data, provision, rule
 
 
@@ -393,3 +395,31 @@ def test_an_extrapolated_version_with_a_successor_gives_both_ends_of_its_evidenc
     assert [t.reason for t in d.trace if t.decision == "applied"] == [
         "covered: covered (p) [extrapolated: this version's evidence runs from 2019-05-01 to 2020-06-30]"
     ]
+
+
+def test_an_answer_no_rule_supports_has_no_evidence_span_and_no_extrapolation(data: Data) -> None:
+    data.state("CA", medicaid=rule("state_medicaid", ["medicaid"], provision("covered")))
+    d = data.ask(coverage="medicaid", state="NY")
+    assert d.status == "unknown"
+    assert (d.evidence.extrapolated, d.evidence.earliest, d.evidence.latest) == (False, None, None)
+    assert d.warnings == []
+
+
+@pytest.mark.parametrize(("days", "warned"), [(0, False), (1, True)])
+def test_today_before_the_last_verification_is_warned_from_the_day_after(
+    data: Data, days: int, warned: bool
+) -> None:
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered")))
+    today = date.fromisoformat("2026-11-01") - timedelta(days=days)  # the rules' last_verified
+    d = check(
+        coverage="tricare", condition="sciatica", service_date="2024-03-01", data_dir=data.root, today=today
+    )
+    assert today < TODAY
+    assert [w for w in d.warnings if w.startswith("'today'")] == (
+        [
+            f"'today' ({today.isoformat()}) is earlier than the data's last verification (2026-11-01); "
+            "the answer uses the rules as recorded then"
+        ]
+        if warned
+        else []
+    )
