@@ -423,3 +423,28 @@ def test_today_before_the_last_verification_is_warned_from_the_day_after(
         if warned
         else []
     )
+
+
+@pytest.mark.parametrize(
+    ("coverage", "given", "said"),
+    [
+        ("tricare", {"state": "TX", "payer": "acme"}, "the state (TX) and payer (acme) do not change this answer: "
+         "TRICARE is decided by the TRICARE program rules"),
+        ("va", {"state": "TX"}, "the state (TX) does not change this answer: VA health care is decided by the VA "
+         "program rules"),
+        ("medicare", {"payer": "acme"}, "the payer (acme) does not change this answer: Original Medicare (Part B) is decided by the "
+         "Medicare national coverage determination"),
+    ],
+)  # fmt: skip
+def test_fields_that_cannot_change_the_answer_are_named_with_what_decides_it(
+    data: Data, coverage: str, given: dict[str, str], said: str
+) -> None:
+    """Found by a surviving mutant: the message once pluralised every label ("program ruless")."""
+    for layer in ("tricare", "va", "ncd"):
+        cov = {"ncd": "medicare"}.get(layer, layer)
+        data.federal(layer, a=rule(layer, [cov], provision("covered")))
+    data.payer(
+        "acme", p=rule("payer_policy", ["individual"], provision("covered"), aspect="medical_necessity")
+    )
+    d = data.ask(coverage=coverage, **given)
+    assert d.warnings == [said]
