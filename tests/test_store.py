@@ -182,3 +182,28 @@ def test_the_default_state_folder_is_the_users_data_folder(monkeypatch: pytest.M
     assert default_state_dir() == Path(user_data_dir("coverage-lookup", appauthor=False))
     monkeypatch.setenv("COVERAGE_LOOKUP_HOME", "/srv/coverage")
     assert default_state_dir() == Path("/srv/coverage")
+
+
+def test_the_default_limit_for_a_stale_temporary_is_one_hour(tmp_path: Path) -> None:
+    import os
+    import time
+
+    tmp = tmp_path / ".x.tmp"
+    tmp.write_bytes(b"")
+    then = time.time() - 3600.5  # half a second past the hour
+    os.utime(tmp, (then, then))
+    assert Store(tmp_path).remove_stale_temporaries() == [tmp]
+
+
+def test_saving_a_new_version_prunes_texts_neither_current_nor_reported(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    state = SourceState(id="ncd", url="https://example.org/ncd", kind="html")
+    texts = {name: f"version {name}\n" for name in ("a", "b", "c")}
+    state.content_hash = content_hash(texts["a"])
+    store.save(state, text=texts["a"])
+    state.reported_hash = state.content_hash  # a curator saw version a
+    for name in ("b", "c"):
+        state.content_hash = content_hash(texts[name])
+        store.save(state, text=texts[name])
+    kept = sorted(p.name for p in (store.texts_dir / "ncd").iterdir())
+    assert kept == sorted(f"{content_hash(texts[n])}.txt" for n in ("a", "c"))
