@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint docs bench mutation live-refresh indexes schema ci clean
+.PHONY: help setup demo test lint docs bench mutation mutation-rerun live-refresh indexes schema ci clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,6 +45,11 @@ bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (p
 
 mutation: $(STAMP)  ## mutation testing of the modules that decide answers or guard data (slow; not in CI) -> bench/mutation.md
 	PATH="$(CURDIR)/$(BIN):$$PATH" COVERAGE_LOOKUP_EXAMPLES_SCALE=0.2 $(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python scripts/mutation_report.py
+
+mutation-rerun: $(STAMP)  ## run the surviving mutants again, after writing tests for them -> bench/mutation.md
+	PATH="$(CURDIR)/$(BIN):$$PATH" COVERAGE_LOOKUP_EXAMPLES_SCALE=0.2 $(BIN)/mutmut run --max-children 2 \
+		$$($(BIN)/mutmut results | awk -F': ' '/: survived$$/ {print $$1}') || true
 	$(BIN)/python scripts/mutation_report.py
 
 live-refresh: $(STAMP)  ## OPT-IN, not in CI: re-check the real sources over the internet (state in $$COVERAGE_LOOKUP_HOME)
