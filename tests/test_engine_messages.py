@@ -448,3 +448,46 @@ def test_fields_that_cannot_change_the_answer_are_named_with_what_decides_it(
     )
     d = data.ask(coverage=coverage, **given)
     assert d.warnings == [said]
+
+
+class TestSummaryHead:
+    """The answer's first line, word for word: status, coverage, state, procedure, indication, date, then
+    each deciding aspect's reason as a sentence (the first continuing the head, the next capitalised)."""
+
+    @pytest.fixture
+    def tx(self, data: Data) -> Data:
+        data.state(
+            "TX", law=rule("state_law", ["individual"], provision("covered", None, "law"), aspect="benefit")
+        )
+        data.payer(
+            "acme",
+            p=rule(
+                "payer_policy", ["individual"], provision("covered", None, "acme"), aspect="medical_necessity"
+            ),
+        )
+        return data
+
+    @pytest.mark.parametrize(
+        ("given", "indication"),
+        [
+            ({"condition": "sciatica"}, "sciatica"),
+            ({"condition": None, "diagnosis": ["M54.41"]}, "M54.41 (sciatica)"),
+            ({"condition": None, "diagnosis": ["G44.209"]}, "G44.209 (headache, tension-type headache)"),
+            ({"condition": None, "diagnosis": ["J06.9"]}, "J06.9 (in none of the named condition sets)"),
+        ],
+    )
+    def test_the_head_names_state_indication_and_both_reasons(
+        self, tx: Data, given: dict[str, object], indication: str
+    ) -> None:
+        d = tx.ask(coverage="individual", state="TX", payer="acme", **given)
+        assert d.summary == (
+            "Covered: individual-market plan in TX, acupuncture without electrical stimulation (97810) for "
+            f"{indication} on 2024-03-01 — covered (law). Covered (acme)."
+        )
+
+    def test_a_reason_that_ends_a_sentence_keeps_its_own_stop(self, data: Data) -> None:
+        p = provision("covered", None, "p")
+        p["summary"] = "covered when chronic!"
+        data.federal("t", a=rule("tricare", ["tricare"], p))
+        d = data.ask(coverage="tricare")
+        assert d.summary.endswith(" — covered when chronic!")
