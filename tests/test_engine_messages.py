@@ -485,9 +485,10 @@ class TestSummaryHead:
             f"{indication} on 2024-03-01 — covered (law). Covered (acme)."
         )
 
-    def test_a_reason_that_ends_a_sentence_keeps_its_own_stop(self, data: Data) -> None:
+    @pytest.mark.parametrize("stop", [".", "?", "!"])
+    def test_a_reason_that_ends_a_sentence_keeps_its_own_stop(self, data: Data, stop: str) -> None:
         p = provision("covered", None, "p")
-        p["summary"] = "covered when chronic!"
+        p["summary"] = f"covered when chronic{stop}"
         data.federal("t", a=rule("tricare", ["tricare"], p))
         d = data.ask(coverage="tricare")
-        assert d.summary.endswith(" — covered when chronic!")
+        assert d.summary.endswith(f" — covered when chronic{stop}")
