@@ -492,3 +492,20 @@ class TestSummaryHead:
         data.federal("t", a=rule("tricare", ["tricare"], p))
         d = data.ask(coverage="tricare")
         assert d.summary.endswith(f" — covered when chronic{stop}")
+
+
+@pytest.mark.parametrize(("days", "stale"), [(365, False), (366, True)])
+def test_an_answer_is_stale_once_its_oldest_verification_is_over_a_year_old(
+    data: Data, days: int, stale: bool
+) -> None:
+    doc = rule("tricare", ["tricare"], provision("covered"))
+    doc["versions"][0]["last_verified"] = (TODAY - timedelta(days=days)).isoformat()
+    data.federal("t", a=doc)
+    d = data.ask(coverage="tricare")
+    assert (d.freshness.age_days, d.freshness.stale) == (days, stale)
+
+
+def test_an_answer_no_rule_supports_has_no_freshness(data: Data) -> None:
+    data.state("CA", medicaid=rule("state_medicaid", ["medicaid"], provision("covered")))
+    d = data.ask(coverage="medicaid", state="NY")
+    assert (d.freshness.oldest_verified, d.freshness.age_days, d.freshness.stale) == (None, None, False)
