@@ -509,3 +509,20 @@ def test_an_answer_no_rule_supports_has_no_freshness(data: Data) -> None:
     data.state("CA", medicaid=rule("state_medicaid", ["medicaid"], provision("covered")))
     d = data.ask(coverage="medicaid", state="NY")
     assert (d.freshness.oldest_verified, d.freshness.age_days, d.freshness.stale) == (None, None, False)
+
+
+def test_a_payer_policy_held_for_some_states_is_not_said_to_miss_a_state_when_none_is_given(
+    data: Data,
+) -> None:
+    policy = rule("payer_policy", ["large_group"], provision("covered"), aspect="medical_necessity")
+    doc = {
+        "title": "acme",
+        "state": "OR",
+        "payer": {"id": "acme", "name": "Acme Health"},
+        "rules": {"p": policy},
+    }
+    data.write("payers/acme.yaml", doc)
+    d = data.ask(coverage="large_group", payer="Acme Health")
+    assert [m for m in d.missing if "Acme" in m] == [
+        "Acme Health's own medical policy for acupuncture is not in the dataset"
+    ]
