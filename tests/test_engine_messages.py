@@ -434,6 +434,9 @@ def test_today_before_the_last_verification_is_warned_from_the_day_after(
          "program rules"),
         ("medicare", {"payer": "acme"}, "the payer (acme) does not change this answer: Original Medicare (Part B) is decided by the "
          "Medicare national coverage determination"),
+        ("medicare_advantage", {"state": "TX"}, "the state (TX) does not change this answer: Medicare Advantage "
+         "(Part C) is decided by the plan benefit, Medicare national coverage determination and Medicare "
+         "Advantage supplemental benefit"),
     ],
 )  # fmt: skip
 def test_fields_that_cannot_change_the_answer_are_named_with_what_decides_it(
@@ -441,8 +444,8 @@ def test_fields_that_cannot_change_the_answer_are_named_with_what_decides_it(
 ) -> None:
     """Found by a surviving mutant: the message once pluralised every label ("program ruless")."""
     for layer in ("tricare", "va", "ncd"):
-        cov = {"ncd": "medicare"}.get(layer, layer)
-        data.federal(layer, a=rule(layer, [cov], provision("covered")))
+        covs = {"ncd": ["medicare", "medicare_advantage"]}.get(layer, [layer])
+        data.federal(layer, a=rule(layer, covs, provision("covered")))
     data.payer(
         "acme", p=rule("payer_policy", ["individual"], provision("covered"), aspect="medical_necessity")
     )

@@ -783,8 +783,11 @@ def _ignored_warning(q: NormalizedQuery, ignored: list[str]) -> list[str]:
         return []
     words = " and ".join(f"{QUERY_FIELD_WORDS[f]} ({getattr(q, f)})" for f in ignored)
     verb = "does" if len(ignored) == 1 else "do"
-    layers = " and ".join(dict.fromkeys(LAYER_LABELS[s.layer] for s in LAYER_PLANS[q.coverage]))
-    return [f"the {words} {verb} not change this answer: {COVERAGE_LABELS[q.coverage]} is decided by the {layers}"]
+    labels = list(dict.fromkeys(LAYER_LABELS[s.layer] for s in LAYER_PLANS[q.coverage]))
+    layers = " and ".join([", ".join(labels[:-1]), labels[-1]]) if len(labels) > 1 else labels[0]
+    return [
+        f"the {words} {verb} not change this answer: {COVERAGE_LABELS[q.coverage]} is decided by the {layers}"
+    ]
 
 
 def _indication_label(ds: Dataset, q: NormalizedQuery, conds: set[str]) -> str:
