@@ -152,3 +152,66 @@ def test_spreadsheet_empty_cells() -> None:
 def test_a_numeric_plan_id_becomes_text() -> None:
     # 12345.0 from a spreadsheet is the ID "12345" -- which no data knows, so it is refused by that name.
     assert refused(coverage="fehb", plan_id=12345.0).value == "12345"
+
+
+THIRTEEN = [
+    "M54.50",
+    "M54.51",
+    "M54.59",
+    "M54.41",
+    "M54.42",
+    "M54.30",
+    "M54.31",
+    "M54.32",
+    "M54.16",
+    "M54.17",
+]
+THIRTEEN += ["M54.2", "M54.6", "M54.89"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"diagnosis": ["M54.50", 5]}, "diagnosis: 5 is not valid; give each ICD-10-CM code as a string, e.g. 'M54.50'"),
+        ({"diagnosis": 5}, "diagnosis: 5 is not valid; give ICD-10-CM codes as a string or a list of strings"),
+        ({"diagnosis": "M54.50", "service_date": "2015-09-30"}, "diagnosis: 'M54.50' is not valid; ICD-10-CM codes apply to services from 2015-10-01; earlier claims used ICD-9-CM (not supported) — ask with --condition instead"),
+        ({"diagnosis": "M54.99"}, "diagnosis: 'M54.99' is not valid; not an ICD-10-CM code on 2024-03-01"),
+        ({"diagnosis": "M45.50"}, "diagnosis: 'M45.50' is not valid; not an ICD-10-CM code on 2024-03-01 (did you mean M54.50?)"),
+        ({"diagnosis": "G43.9O9"}, "diagnosis: 'G43.9O9' is not valid; not an ICD-10-CM code on 2024-03-01 (did you mean G43.909, G43.901, G43.911, G43.919?)"),
+        ({"diagnosis": "M54.4"}, "diagnosis: 'M54.4' is not valid; M54.4 is a category, not a billable code on 2024-03-01 (use a complete code such as M54.40, M54.41, M54.42)"),
+        ({"diagnosis": "M54.50", "condition": "migraine"}, "condition: 'migraine' is not valid; the diagnosis decides the answer and M54.50 belongs to chronic_low_back_pain, not migraine (leave out the condition, or give the diagnosis code that matches it)"),
+        ({"diagnosis": "J06.9", "condition": "migraine"}, "condition: 'migraine' is not valid; the diagnosis decides the answer and J06.9 belongs to no named condition set, not migraine (leave out the condition, or give the diagnosis code that matches it)"),
+    ],
+)  # fmt: skip
+def test_diagnosis_refusals_word_for_word(kw: dict[str, Any], message: str) -> None:
+    kw = {"coverage": "medicare", "service_date": "2024-03-01", **kw}
+    assert str(refused(**kw)) == message
+
+
+def test_more_codes_than_a_claim_form_holds_are_refused_with_the_count() -> None:
+    e = refused(coverage="medicare", diagnosis=THIRTEEN, service_date="2024-03-01")
+    assert (e.field, e.value) == ("diagnosis", ", ".join(THIRTEEN))
+    assert e.valid == (
+        "a claim carries at most 12 diagnosis codes (CMS-1500 items 21A-21L); 13 different codes were given — "
+        "ask with the 12 that matter"
+    )
+    # twelve are accepted, and a code repeated (in any spelling) counts once
+    d = check("medicare", diagnosis=[*THIRTEEN[:12], "m5450"], service_date="2024-03-01", today=TODAY)
+    assert len(d.diagnoses) == 12
+
+
+def test_codes_split_on_commas_semicolons_and_spaces_in_strings_and_lists() -> None:
+    d = check("medicare", diagnosis="M54.50; M54.41,G43.909  M54.2", service_date="2024-03-01", today=TODAY)
+    assert [x.code for x in d.diagnoses] == ["M54.50", "M54.41", "G43.909", "M54.2"]
+    d = check("medicare", diagnosis=("M54.50, M54.41", "G43.909"), service_date="2024-03-01", today=TODAY)
+    assert [x.code for x in d.diagnoses] == ["M54.50", "M54.41", "G43.909"]
+
+
+def test_a_payer_without_its_policy_in_the_dataset_is_said_to_leave_the_other_rules() -> None:
+    d = check(
+        "large_group", payer="BCBS of Texas", condition="sciatica", service_date="2024-03-01", today=TODAY
+    )
+    assert d.warnings == [
+        "Blue Cross and Blue Shield of Texas's own medical policy for acupuncture is not in the dataset; the "
+        "answer follows the coverage's other rules"
+    ]
