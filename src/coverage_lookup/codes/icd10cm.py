@@ -139,11 +139,9 @@ class Icd10Index:
             if self.lookup(parent) is not None:
                 candidates.extend(self.billable_descendants(parent, limit))
                 break
-        # Common slips: letter O for zero, I for one, a transposed pair.
-        variants = {
-            code.replace("O", "0", 1) if code[0] != "O" else code,
-            code[0] + code[1:].replace("I", "1"),
-        }
+        # Common slips: letter O for zero and I for one after the first character (no code uses
+        # either letter there; O and I do begin chapters, O00-O9A and I00-I99), a transposed pair.
+        variants = {code[0] + code[1:].replace("O", "0").replace("I", "1")}
         for i in range(1, len(code) - 1):
             variants.add(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
         for v in sorted(variants - {code}):
