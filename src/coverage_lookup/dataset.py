@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .codes.icd10cm import Icd10Index, dotted, shared_index
+from .codes.icd10cm import Icd10Index, shared_index
 from .errors import DataError
 from .states import state_codes
 
@@ -645,7 +645,3 @@ def _write_cache(snap: Snapshot, dataset: Dataset) -> None:
         tmp.replace(path)  # atomic: readers see the old cache or the new one, never half a file
     except OSError:
         return
-
-
-def describe_code(code: str) -> str:
-    return dotted(code)
