@@ -1,0 +1,162 @@
+"""The fetcher's small parts, without a network: failures and their status, Retry-After as an HTTP date,
+the deadline's message, cutting a socket, the Content-Encoding decoder's framing, the retry stop at the
+deadline, origins for robots redirects, the backoff schedule and short connection errors."""
+
+from __future__ import annotations
+
+import gzip
+import random
+import socket
+import struct
+import zlib
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from coverage_lookup.sources import fetch
+from coverage_lookup.sources.fetch import (
+    Deadline,
+    Fetcher,
+    FetchFailure,
+    FetchPolicy,
+    RetryableFailure,
+    parse_retry_after,
+)
+
+
+def test_failures_carry_their_detail_and_status() -> None:
+    f = FetchFailure("HTTP 404 from the server", 404)
+    assert (str(f), f.status) == ("HTTP 404 from the server", 404)
+    r = RetryableFailure("HTTP 503", 503, retry_after=7.0)
+    assert (str(r), r.status, r.retry_after) == ("HTTP 503", 503, 7.0)
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    now = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+    assert parse_retry_after("Tue, 14 Nov 2023 22:13:50 GMT", now=now) == 30.0
+    assert parse_retry_after("Tue, 14 Nov 2023 22:13:00 GMT", now=now) == 0.0  # in the past: no wait
+    assert parse_retry_after("Tue, 14 Nov 2023 22:13:50 GMT") == 0.0  # long past by the real clock
+
+
+def test_the_deadline_message_names_what_and_when() -> None:
+    e = Deadline(12.5, "refresh of ncd").failure("while reading the body", 200)
+    assert (str(e), e.status) == ("refresh of ncd exceeded its overall deadline of 12.5 s (--deadline) while reading the body", 200)  # fmt: skip
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_shutdown_cuts_a_socket_or_a_connection_holding_one(wrapped: bool) -> None:
+    a, b = socket.socketpair()
+    try:
+        fetch._shutdown(SimpleNamespace(sock=a) if wrapped else a)
+        assert b.recv(10) == b""  # the peer sees the end at once
+    finally:
+        a.close()
+        b.close()
+
+
+def test_shutdown_ignores_an_object_without_a_socket() -> None:
+    fetch._shutdown(SimpleNamespace(sock=None))
+    fetch._shutdown(object())
+
+
+def decoded(encoding: str, body: bytes, piece: int = 1) -> bytes:
+    d = fetch._Decoder(encoding, 200)
+    out = b"".join(b"".join(d.feed(body[i : i + piece])) for i in range(0, len(body), piece))
+    d.finish()
+    return out
+
+
+TEXT = b"Acupuncture is covered for chronic low back pain. " * 50
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 4096])
+def test_deflate_is_read_zlib_wrapped_or_raw_whatever_the_first_pieces(piece: int) -> None:
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    raw_body = raw.compress(TEXT) + raw.flush()
+    assert decoded("deflate", zlib.compress(TEXT), piece) == TEXT
+    assert decoded("deflate", raw_body, piece) == TEXT
+    assert decoded("gzip", gzip.compress(TEXT), piece) == TEXT
+
+
+def test_a_raw_deflate_stream_whose_first_bytes_look_almost_like_a_header() -> None:
+    """Raw deflate data can begin with a byte whose low nibble is 8; only a valid zlib header check
+    (the two bytes a multiple of 31) tells them apart."""
+    for level in range(10):
+        for text in (TEXT, b"x" * 1000, bytes(range(256)) * 4):
+            raw = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+            body = raw.compress(text) + raw.flush()
+            assert decoded("deflate", body) == text
+
+
+def test_the_retry_stop_holds_when_the_wait_would_reach_the_deadline() -> None:
+    deadline = Deadline(100.0)
+    deadline.start()
+    stop = fetch._StopAtDeadline(deadline)
+    remaining = deadline.remaining()
+    assert stop(SimpleNamespace(upcoming_sleep=remaining + 1)) is True  # type: ignore[arg-type]
+    assert stop(SimpleNamespace(upcoming_sleep=1.0)) is False  # type: ignore[arg-type]
+    assert stop(SimpleNamespace(upcoming_sleep=None)) is False  # type: ignore[arg-type]
+    assert stop(SimpleNamespace(upcoming_sleep=0.0)) is False  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("HTTPS://Example.GOV/robots.txt", ("https", "example.gov", 443)),
+        ("http://example.gov/a", ("http", "example.gov", 80)),
+        ("http://example.gov:8080/a", ("http", "example.gov", 8080)),
+        ("https://example.gov:8443/", ("https", "example.gov", 8443)),
+        ("file:///etc/passwd", ("file", "", 80)),
+    ],
+)
+def test_origins_compare_scheme_host_and_port(url: str, origin: tuple[str, str, int]) -> None:
+    assert fetch._origin(url) == origin
+
+
+def test_the_backoff_doubles_from_its_base_up_to_its_cap_plus_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    jitter: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        jitter.append((low, high))
+        return 0.25
+
+    monkeypatch.setattr(random, "uniform", uniform)  # the module fetch draws its jitter from
+    f = Fetcher(FetchPolicy(backoff_base=1.5, backoff_max=10.0))
+    waits = [f._wait(SimpleNamespace(outcome=None, attempt_number=n)) for n in range(1, 6)]  # type: ignore[arg-type]
+    assert waits == [1.75, 3.25, 6.25, 10.25, 10.25]
+    assert jitter == [(0, 1.5)] * 5
+
+
+def test_a_retry_after_is_waited_up_to_its_cap() -> None:
+    f = Fetcher(FetchPolicy(retry_after_cap=60.0))
+
+    def state(seconds: float) -> Any:
+        outcome = SimpleNamespace(exception=lambda: RetryableFailure("HTTP 429", 429, retry_after=seconds))
+        return SimpleNamespace(outcome=outcome, attempt_number=1)
+
+    assert (f._wait(state(5.0)), f._wait(state(600.0))) == (5.0, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("error", "short"),
+    [
+        ("HTTPConnectionPool(host='x'): Max retries exceeded (Caused by Connection reset by peer)", "Connection reset"),
+        ("[Errno 111] Connection refused", "Connection refused"),
+        ("HTTPSConnectionPool(host='x', port=443): Read timed out. (read timeout=30)", "timed out"),
+        ("[Errno -2] Name or service not known", "Name or service not known"),
+        ("x" * 200, "x" * 160),
+    ],
+)  # fmt: skip
+def test_connection_errors_are_said_briefly(error: str, short: str) -> None:
+    assert fetch._short(OSError(error)) == short
+
+
+def test_a_raw_stored_block_whose_first_byte_ends_in_eight_is_not_taken_for_a_zlib_header() -> None:
+    """First byte 0x08 (a stored block, its unused padding bit set): the low nibble of a zlib header,
+    but the first two bytes are not a multiple of 31, so the stream is raw deflate."""
+    data = b"hello"
+    body = bytes([0x08]) + struct.pack("<HH", len(data), 0xFFFF ^ len(data)) + data
+    body += bytes([0x01]) + struct.pack("<HH", 0, 0xFFFF)  # the final, empty stored block
+    assert (body[0] << 8 | body[1]) % 31 != 0
+    assert decoded("deflate", body) == data
