@@ -82,13 +82,13 @@ def diff_summary(before: str | None, after: str, sample: int = 8) -> dict[str, A
     new = after.splitlines()
     added: list[str] = []
     removed: list[str] = []
-    for line in difflib.unified_diff(old, new, lineterm="", n=0):
-        if line.startswith("+++") or line.startswith("---") or line.startswith("@@"):
-            continue
-        if line.startswith("+"):
-            added.append(line[1:])
-        elif line.startswith("-"):
-            removed.append(line[1:])
+    # The line matcher unified_diff uses, read directly: a diff's text would make a line that itself
+    # begins with "++" or "--" look like a file header.
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes():
+        if tag in ("replace", "delete"):
+            removed.extend(old[i1:i2])
+        if tag in ("replace", "insert"):
+            added.extend(new[j1:j2])
     return {
         "lines_added": len(added),
         "lines_removed": len(removed),

@@ -1,0 +1,171 @@
+"""Refresh's pieces on their own: the diff summary a report shows, what it asks a curator to compare
+with the curated rules, and how a change an earlier run saw but never reported is listed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from coverage_lookup.dataset import load_dataset
+from coverage_lookup.sources.extractors import CandidateFacts
+from coverage_lookup.sources.refresh import SourceOutcome, _add_unreported, compare_with_curated, diff_summary
+from coverage_lookup.sources.registry import SourceSpec
+from coverage_lookup.sources.store import SourceState, Store
+from tests.test_engine_synthetic import Data, provision, rule
+
+
+class TestDiffSummary:
+    def test_added_and_removed_lines(self) -> None:
+        assert diff_summary("a\nb\nc", "a\nB\nc\nd") == {
+            "lines_added": 2,
+            "lines_removed": 1,
+            "added_sample": ["B", "d"],
+            "removed_sample": ["b"],
+        }
+
+    def test_a_first_version_is_all_added(self) -> None:
+        assert diff_summary(None, "a\nb")["added_sample"] == ["a", "b"]
+
+    def test_lines_that_begin_like_diff_headers_are_kept(self) -> None:
+        d = diff_summary("x\n-- old rule\n@@ note", "x\n++ new rule\n@@ note")
+        assert (d["added_sample"], d["removed_sample"]) == (["++ new rule"], ["-- old rule"])
+
+    def test_samples_hold_eight_lines_of_at_most_200_characters(self) -> None:
+        after = "\n".join(f"{i:02d}" + "x" * 300 for i in range(10))
+        d = diff_summary("", after)
+        assert d["lines_added"] == 10
+        assert [len(a) for a in d["added_sample"]] == [200] * 8
+        assert d["added_sample"][0] == "00" + "x" * 198
+        d = diff_summary(after, "")
+        assert (d["lines_removed"], len(d["removed_sample"])) == (10, 8)
+        assert diff_summary("", after, sample=3)["added_sample"][2].startswith("02")
+
+
+def curated(tmp_path: Path) -> Data:
+    """A rule of three versions; the current one limits visits to 12, plus 8 with improvement."""
+    data = Data(tmp_path)
+    doc = rule("tricare", ["tricare"], provision("covered"))
+    first = doc["versions"][0]
+    limited = provision("covered")
+    limited["limits"] = [{"visits": 12, "per": "calendar_year", "extra_visits_with_improvement": 8}]
+    doc["versions"] = [
+        first,
+        {**first, "effective": "2020-01-01", "last_verified": "2025-03-01"},
+        {**first, "effective": "2022-01-01", "last_verified": "2024-06-01", "provisions": [limited]},
+    ]
+    return data.federal("t", a=doc)
+
+
+def findings(data: Data, **facts: object) -> list[str]:
+    spec = SourceSpec(id="s", url="https://example.gov/policy", rules=["nowhere.rule", "t.a"])
+    return compare_with_curated(load_dataset(data.root), spec, CandidateFacts(extractor="test", **facts))
+
+
+@pytest.mark.parametrize(
+    ("label", "when", "flagged"),
+    [
+        ("effective", date(2024, 6, 2), True),  # after the latest version and its verification
+        ("effective", date(2024, 6, 1), False),  # the day of the last verification
+        ("reviewed", date(2024, 6, 2), True),
+        ("effective", date(2021, 6, 1), False),  # before the latest version
+    ],
+)
+def test_a_source_date_after_the_latest_curated_version_is_flagged(
+    tmp_path: Path, label: str, when: date, flagged: bool
+) -> None:
+    expected = (
+        [
+            f"t.a: the source's {label} date {when.isoformat()} is after the latest curated version (2022-01-01) "
+            "and its last verification — re-read it; a new version may be needed"
+        ]
+        if flagged
+        else []
+    )
+    assert findings(curated(tmp_path), **{label: when}) == expected
+
+
+def test_a_source_date_equal_to_the_latest_version_is_not_flagged(tmp_path: Path) -> None:
+    data = curated(tmp_path)
+    assert findings(data, effective=date(2022, 1, 1)) == []
+
+
+@pytest.mark.parametrize(
+    ("limits", "flagged"),
+    [
+        (["12 visits per calendar year"], False),
+        (["12 visits per calendar year", "8 more with improvement"], False),
+        (["20 visits per calendar year"], True),
+        (["visits as medically necessary"], False),  # no number: nothing to compare
+    ],
+)
+def test_visit_limits_the_source_states_are_compared_with_the_curated_ones(
+    tmp_path: Path, limits: list[str], flagged: bool
+) -> None:
+    expected = (
+        [
+            f"t.a: the source states limits {sorted(limits)}; the curated limits are ['8', '12'] visits — compare"
+        ]
+        if flagged
+        else []
+    )
+    assert findings(curated(tmp_path), limits=limits) == expected
+
+
+def test_without_a_dataset_there_is_nothing_to_compare() -> None:
+    spec = SourceSpec(id="s", url="https://example.gov/policy", rules=["t.a"])
+    assert (
+        compare_with_curated(None, spec, CandidateFacts(extractor="test", effective=date(2030, 1, 1))) == []
+    )
+
+
+SEEN = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
+
+
+def unreported(
+    tmp_path: Path, outcome: str, detail: str, *, reported: bool, seen: datetime | None = SEEN
+) -> SourceOutcome:
+    store = Store(tmp_path)
+    state = SourceState(id="ncd", url="https://example.gov/ncd", kind="html", last_changed=seen)
+    state.content_hash = "new"
+    if reported:
+        state.reported_hash = "old"
+        store.texts_dir.joinpath("ncd").mkdir(parents=True, exist_ok=True)
+        store.texts_dir.joinpath("ncd", "old.txt").write_text("a\nb\n", encoding="utf-8")
+    out = SourceOutcome(id="ncd", url=state.url, outcome=outcome, http_status=200, detail=detail)
+    _add_unreported(out, state, store, "a\nB\nc\n")
+    assert (out.reports_change, out.content_hash, out.change_seen) == (True, "new", seen)
+    return out
+
+
+def test_an_unreported_change_seen_earlier_is_listed_with_its_diff(tmp_path: Path) -> None:
+    out = unreported(tmp_path, "unchanged", "304 not modified", reported=True)
+    assert (out.outcome, out.detail) == (
+        "changed",
+        "content changed (+2 / -1 lines), seen 2026-12-01 10:00:00 UTC by a run whose report was not written; "
+        "304 not modified",
+    )
+    assert out.diff is not None and out.diff["added_sample"] == ["B", "c"]
+
+
+def test_a_source_never_reported_is_first_time_seen_at_an_unknown_time(tmp_path: Path) -> None:
+    out = unreported(tmp_path, "unchanged", "304 not modified", reported=False, seen=None)
+    assert (
+        out.detail == "first time seen, seen earlier by a run whose report was not written; 304 not modified"
+    )
+    assert out.diff is None
+
+
+def test_a_change_this_run_saw_gets_its_line_counts(tmp_path: Path) -> None:
+    assert unreported(tmp_path, "changed", "content changed", reported=True).detail == (
+        "content changed (+2 / -1 lines)"
+    )
+    assert unreported(tmp_path, "changed", "new title", reported=True).detail == "new title"
+
+
+def test_a_failed_check_still_lists_the_older_news(tmp_path: Path) -> None:
+    assert unreported(tmp_path, "failed", "HTTP 503", reported=True).detail == (
+        "HTTP 503; an unreported earlier change (seen 2026-12-01 10:00:00 UTC by a run whose report was not "
+        "written) is listed in this report"
+    )
