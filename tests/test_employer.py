@@ -115,7 +115,26 @@ def test_one_status_for_every_kind_is_said_once(data: Data) -> None:
     d = ask(data, "employer", state=None)  # without a state, every kind depends on its plan
     parts = [ask(data, kind, state=None) for kind in KINDS]
     assert {p.status for p in parts} == {d.status}
+    # one status, but not one reason: each kind says its own
+    assert len({p.benefit.summary for p in parts}) == 3
+    assert d.benefit.status == "conditional"
+    assert d.benefit.summary == "; ".join(
+        f"{COVERAGE_LABELS[p.coverage]}: {p.benefit.summary}" for p in parts
+    )
     assert d.summary == (
         f"Employer plan, size and funding unknown — {MARKS[d.status]} whichever kind it is (small group, "
         "large group or self-funded); see each possibility."
     )
+
+
+def test_the_question_asked_is_kept(data: Data) -> None:
+    d = ask(data, "employer plan", visits_used=3, payer="acme PPO")
+    assert (d.condition, d.visits_used, d.plan_type, d.payer, d.state) == ("sciatica", 3, "PPO", "acme", "TX")
+    assert (d.plan, d.plan_id, d.plan_counts, d.ignored) == (None, None, None, [])
+
+
+def test_no_evidence_in_any_kind_leaves_the_span_empty(data: Data) -> None:
+    d = ask(data, "employer plan", state="NY", payer=None)
+    assert [a.status for a in d.alternatives] == ["unknown", "unknown", "conditional"]
+    assert (d.evidence.earliest, d.evidence.latest, d.evidence.extrapolated) == (None, None, False)
+    assert d.freshness.oldest_verified is None

@@ -519,6 +519,7 @@ class TestImportFiles:
             "Gold",
         )
         assert d.payer == "aetna"  # the issuer is a payer in the dataset: its medical policy is consulted
+        assert d.payer_name == "Aetna"  # the name of that payer's file, beside its id
         assert d.medical_necessity.decided_by and d.medical_necessity.decided_by[0].startswith("aetna.")
         assert [(lim.visits, lim.per, lim.shared_with) for lim in d.limits] == [
             (20, "per calendar year", ["chiropractic care"])
