@@ -160,3 +160,16 @@ def test_a_raw_stored_block_whose_first_byte_ends_in_eight_is_not_taken_for_a_zl
     body += bytes([0x01]) + struct.pack("<HH", 0, 0xFFFF)  # the final, empty stored block
     assert (body[0] << 8 | body[1]) % 31 != 0
     assert decoded("deflate", body) == data
+
+
+def test_a_connection_registered_after_the_deadline_fired_is_cut_at_once() -> None:
+    deadline = Deadline(100.0)
+    deadline.start()
+    deadline._fire()  # the timer ran out
+    a, b = socket.socketpair()
+    try:
+        deadline.watch(a)
+        assert b.recv(10) == b""
+    finally:
+        a.close()
+        b.close()
