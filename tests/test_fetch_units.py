@@ -173,3 +173,19 @@ def test_a_connection_registered_after_the_deadline_fired_is_cut_at_once() -> No
     finally:
         a.close()
         b.close()
+
+
+def test_the_retry_stop_treats_no_planned_wait_as_none_at_the_deadlines_end() -> None:
+    frozen = SimpleNamespace(is_over=lambda: False, remaining=lambda: 0.5, retries_cut=False)
+    stop = fetch._StopAtDeadline(frozen)  # type: ignore[arg-type]
+    assert stop(SimpleNamespace(upcoming_sleep=None)) is False  # type: ignore[arg-type]
+
+
+def test_a_wait_exactly_as_long_as_the_time_left_stops_the_retries() -> None:
+    frozen = SimpleNamespace(is_over=lambda: False, remaining=lambda: 5.0, retries_cut=False)
+    stop = fetch._StopAtDeadline(frozen)  # type: ignore[arg-type]
+    assert stop(SimpleNamespace(upcoming_sleep=5.0)) is True  # type: ignore[arg-type]
+    assert frozen.retries_cut is True
+    frozen.retries_cut = False
+    assert stop(SimpleNamespace(upcoming_sleep=4.99)) is False  # type: ignore[arg-type]
+    assert frozen.retries_cut is False

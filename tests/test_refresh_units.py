@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from coverage_lookup.dataset import load_dataset
 from coverage_lookup.sources.extractors import CandidateFacts
@@ -26,7 +27,12 @@ class TestDiffSummary:
         }
 
     def test_a_first_version_is_all_added(self) -> None:
-        assert diff_summary(None, "a\nb")["added_sample"] == ["a", "b"]
+        assert diff_summary(None, "a\nb") == {
+            "lines_added": 2,
+            "lines_removed": 0,
+            "added_sample": ["a", "b"],
+            "removed_sample": [],
+        }
 
     def test_lines_that_begin_like_diff_headers_are_kept(self) -> None:
         d = diff_summary("x\n-- old rule\n@@ note", "x\n++ new rule\n@@ note")
@@ -39,7 +45,7 @@ class TestDiffSummary:
         assert [len(a) for a in d["added_sample"]] == [200] * 8
         assert d["added_sample"][0] == "00" + "x" * 198
         d = diff_summary(after, "")
-        assert (d["lines_removed"], len(d["removed_sample"])) == (10, 8)
+        assert (d["lines_removed"], [len(r) for r in d["removed_sample"]]) == (10, [200] * 8)
         assert diff_summary("", after, sample=3)["added_sample"][2].startswith("02")
 
 
@@ -169,3 +175,19 @@ def test_a_failed_check_still_lists_the_older_news(tmp_path: Path) -> None:
         "HTTP 503; an unreported earlier change (seen 2026-12-01 10:00:00 UTC by a run whose report was not "
         "written) is listed in this report"
     )
+
+
+def test_a_source_date_equal_to_a_scheduled_versions_start_is_not_flagged(tmp_path: Path) -> None:
+    """A version curated ahead of its start (verified before it takes effect): the source announcing that
+    very date is what the dataset already holds."""
+    data = curated(tmp_path)
+    path = data.root / "federal" / "t.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    versions = doc["rules"]["a"]["versions"]
+    versions.append({**versions[-1], "effective": "2027-01-01", "last_verified": "2026-11-01"})
+    data.federal("t", a=doc["rules"]["a"])
+    assert findings(data, effective=date(2027, 1, 1)) == []
+    assert findings(data, effective=date(2027, 1, 2)) == [
+        "t.a: the source's effective date 2027-01-02 is after the latest curated version (2027-01-01) and its "
+        "last verification — re-read it; a new version may be needed"
+    ]
