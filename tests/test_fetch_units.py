@@ -189,3 +189,31 @@ def test_a_wait_exactly_as_long_as_the_time_left_stops_the_retries() -> None:
     frozen.retries_cut = False
     assert stop(SimpleNamespace(upcoming_sleep=4.99)) is False  # type: ignore[arg-type]
     assert frozen.retries_cut is False
+
+
+CONCURRENCY = "per_host_concurrency must be at least 1"
+DELAYS = "delays must be >= 0 and timeouts > 0"
+DEADLINE = "deadline must be > 0"
+SIZES = "max_bytes, robots_max_bytes and max_attempts must be at least 1"
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "good", "message"),
+    [
+        ("per_host_concurrency", 0, 1, CONCURRENCY),
+        ("per_host_delay", -0.1, 0.0, DELAYS),
+        ("connect_timeout", 0.0, 0.1, DELAYS),
+        ("read_timeout", 0.0, 0.1, DELAYS),
+        ("deadline", 0.0, 0.5, DEADLINE),
+        ("max_bytes", 0, 1, SIZES),
+        ("max_attempts", 0, 1, SIZES),
+        ("robots_max_bytes", 0, 1, SIZES),
+    ],
+)
+def test_a_fetch_policy_refuses_each_bound_it_names(
+    field: str, bad: float, good: float, message: str
+) -> None:
+    with pytest.raises(ValueError) as e:
+        FetchPolicy(**{field: bad})
+    assert str(e.value) == message
+    assert getattr(FetchPolicy(**{field: good}), field) == good  # the bound itself is accepted
