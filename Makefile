@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint docs bench mutation mutation-rerun live-refresh indexes schema ci clean
+.PHONY: help setup demo test lint docs bench mutation mutation-sample mutation-rerun live-refresh indexes schema ci clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,6 +45,10 @@ bench: $(STAMP)  ## benchmarks: cold start (vs `import pydantic`), check cost (p
 
 mutation: $(STAMP)  ## mutation testing of the modules that decide answers or guard data (slow; not in CI) -> bench/mutation.md
 	PATH="$(CURDIR)/$(BIN):$$PATH" COVERAGE_LOOKUP_EXAMPLES_SCALE=0.2 $(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python scripts/mutation_report.py
+
+mutation-sample: $(STAMP)  ## a seeded random sample of the mutants not yet checked, and every survivor again (about an hour)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/mutation_sample.py --per-module 130 || true
 	$(BIN)/python scripts/mutation_report.py
 
 mutation-rerun: $(STAMP)  ## run the surviving mutants again, after writing tests for them -> bench/mutation.md

@@ -4,8 +4,11 @@ Per module: mutants, those mypy --strict rejects (caught by the type check, as C
 kills (a test failed, or the mutant timed out), those that survived (no test failed, or no test
 reaches the line), those not run yet, and the score (caught + killed) / (caught + killed + survived).
 Then every surviving mutant with its diff, so that each can be killed by a test or explained.
-Only the text between the two ``mutation-report`` markers is replaced; what is written around it by
-hand (explanations, earlier runs) stays.
+When ``scripts/mutation_sample.py`` ran a random sample of the mutants not yet checked
+(``mutants/sample.txt``), the estimated score counts the mutants checked outside the sample as they
+are and lets the sample stand for the mutants it was drawn from (a stratified estimate, with a 95%
+Wilson interval). Only the text between the two ``mutation-report`` markers is replaced; what is
+written around it by hand (explanations, earlier runs) stays.
 
 Run: python scripts/mutation_report.py [--out bench/mutation.md] [--diffs N]
 """
@@ -13,6 +16,7 @@ Run: python scripts/mutation_report.py [--out bench/mutation.md] [--diffs N]
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -45,10 +49,44 @@ def module_of(name: str) -> str:
 def _cells(row: Counter[str] | dict[str, int]) -> str:
     checked = row["caught"] + row["killed"] + row["survived"]
     score = f"{(row['caught'] + row['killed']) / checked:.1%}" if checked else "—"
-    return (
-        " | ".join(str(row[k]) for k in ("mutants", "caught", "killed", "survived", "not run"))
-        + f" | {score}"
-    )
+    tested = row["killed"] + row["survived"]
+    by_tests = f"{row['killed'] / tested:.1%}" if tested else "—"
+    counts = " | ".join(str(row[k]) for k in ("mutants", "caught", "killed", "survived", "not run"))
+    return f"{counts} | {score} | {by_tests}"
+
+
+def wilson(detected: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
+    """Proportion detected with its Wilson score interval."""
+    if n == 0:
+        return 0.0, 0.0, 1.0
+    p = detected / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def estimate(states: dict[str, str], sample: set[str]) -> str:
+    """The module's score over all its mutants: exact outside the sample, estimated inside it."""
+    detected_a = n_a = detected_b = n_b = population_b = 0
+    for name, state in states.items():
+        checked = state in CAUGHT | KILLED | SURVIVED
+        detected = state in CAUGHT | KILLED
+        if name in sample or not checked:
+            population_b += 1
+            if checked:
+                n_b += 1
+                detected_b += detected
+        else:
+            n_a += 1
+            detected_a += detected
+    total = n_a + population_b
+    if total == 0 or (population_b and not n_b):
+        return "—"
+    if n_b == population_b:  # nothing left to estimate
+        return f"{(detected_a + detected_b) / total:.1%}"
+    p, low, high = wilson(detected_b, n_b)
+    point, lo, hi = ((detected_a + x * population_b) / total for x in (p, low, high))
+    return f"{point:.1%} ({lo:.1%}–{hi:.1%})"
 
 
 def main() -> int:
@@ -63,20 +101,28 @@ def main() -> int:
         if name and state:
             status[name] = state
     per_module: dict[str, Counter[str]] = defaultdict(Counter)
+    states: dict[str, dict[str, str]] = defaultdict(dict)
     survivors: list[str] = []
     for name, state in status.items():
         per_module[module_of(name)][state] += 1
+        states[module_of(name)][name] = state
         if state in SURVIVED:
             survivors.append(name)
+    sample_file = ROOT / "mutants" / "sample.txt"
+    sample = set(sample_file.read_text(encoding="utf-8").split()) if sample_file.exists() else set()
 
     lines = [
         BEGIN,
         "",
         f"Last report: {date.today().isoformat()}. Score = (caught + killed) / checked, where checked = caught"
-        " + killed + survived; a mutant no test reaches counts as survived.",
+        " + killed + survived; a mutant no test reaches counts as survived. *By tests* leaves out the mutants"
+        " mypy catches. *Estimated* is the score over every mutant of the module: exact where all were"
+        " checked, else the checked ones as they are and a random sample standing for the rest, with its"
+        " 95% interval.",
         "",
-        "| module | mutants | caught by mypy | killed by tests | survived | not run | score | target |",
-        "|---|---|---|---|---|---|---|---|",
+        "| module | mutants | caught by mypy | killed by tests | survived | not run | score | by tests | "
+        "estimated (95%) | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     total = Counter[str]()
     for module in sorted(per_module):
@@ -89,8 +135,10 @@ def main() -> int:
         }
         row["not run"] = row["mutants"] - row["caught"] - row["killed"] - row["survived"]
         total.update(row)
-        lines.append(f"| `{module}` | {_cells(row)} | {ENGINE_TARGET.get(module, TARGET):.0%} |")
-    lines.append(f"| **all** | {_cells(total)} | |")
+        target = f"{ENGINE_TARGET.get(module, TARGET):.0%}"
+        lines.append(f"| `{module}` | {_cells(row)} | {estimate(states[module], sample)} | {target} |")
+    every = {name: state for module_states in states.values() for name, state in module_states.items()}
+    lines.append(f"| **all** | {_cells(total)} | {estimate(every, sample)} | |")
     lines += ["", f"### Surviving mutants ({len(survivors)})", ""]
     for name in sorted(survivors)[: args.diffs]:
         diff = mutmut("show", name).strip().splitlines()
