@@ -9,10 +9,12 @@ import random
 import socket
 import struct
 import zlib
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from requests.structures import CaseInsensitiveDict
 
 from coverage_lookup.sources import fetch
 from coverage_lookup.sources.fetch import (
@@ -20,6 +22,7 @@ from coverage_lookup.sources.fetch import (
     Fetcher,
     FetchFailure,
     FetchPolicy,
+    FetchResult,
     RetryableFailure,
     parse_retry_after,
 )
@@ -218,3 +221,162 @@ def test_a_fetch_policy_refuses_each_bound_it_names(
         policy(**{field: bad})
     assert str(e.value) == message
     assert getattr(policy(**{field: good}), field) == good  # the bound itself is accepted
+
+
+# --- reading a body, on a response object shaped like requests' (headers case-insensitive) ---------
+
+
+class FakeRaw:
+    def __init__(self, chunks: list[bytes], error: Exception | None) -> None:
+        self.chunks, self.error = chunks, error
+
+    def stream(self, size: int, decode_content: bool = False) -> Iterator[bytes]:  # noqa: ARG002
+        assert decode_content is False  # the fetcher undoes Content-Encoding itself, under the cap
+        yield from self.chunks
+        if self.error is not None:
+            raise self.error
+
+
+class FakeResponse:
+    def __init__(
+        self, chunks: list[bytes], headers: dict[str, str], status: int = 200, error: Exception | None = None
+    ) -> None:
+        self.status_code = status
+        self.headers = CaseInsensitiveDict(headers)
+        self.raw = FakeRaw(chunks, error)
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def stream(resp: FakeResponse, cap: int = 100, deadline: Deadline | None = None) -> tuple[bytes, FetchResult]:
+    result = FetchResult(url="https://example.gov/a", outcome="failed")
+    if deadline is None:
+        deadline = Deadline(60.0)
+        deadline.start()
+    body, _ = Fetcher()._stream_body(resp, cap, deadline, result=result)  # type: ignore[arg-type]
+    return body, result
+
+
+def refusal(resp: FakeResponse, cap: int = 100, deadline: Deadline | None = None) -> FetchFailure:
+    with pytest.raises(FetchFailure) as e:
+        stream(resp, cap, deadline)
+    return e.value
+
+
+class ReadTimeoutError(Exception):
+    """Named like urllib3's: the fetcher tells a stall from a cut connection by the exception's name."""
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class TestStreamBody:
+    def test_a_body_within_the_cap_is_returned_and_its_wire_bytes_counted(self) -> None:
+        body, result = stream(FakeResponse([b"a" * 60, b"b" * 40], {"Content-Length": "100"}))
+        assert (body, result.bytes_received) == (b"a" * 60 + b"b" * 40, 100)
+
+    def test_a_declared_length_over_the_cap_is_refused_before_reading(self) -> None:
+        resp = FakeResponse([b"x" * 10], {"Content-Length": "500"}, status=203)
+        e = refusal(resp)
+        assert (str(e), e.status, resp.closed) == ("body of 500 bytes exceeds --max-bytes 100", 203, True)
+
+    def test_an_undeclared_body_over_the_cap_is_stopped(self) -> None:
+        e = refusal(FakeResponse([b"x" * 80, b"x" * 80], {}, status=203))
+        assert (str(e), e.status) == (
+            "body exceeds --max-bytes 100 bytes (stopped reading after 160 bytes on the wire)",
+            203,
+        )
+
+    def test_a_compressed_body_over_the_cap_says_it_was_decoded(self) -> None:
+        packed = gzip.compress(b"x" * 1000)
+        e = refusal(FakeResponse([packed], {"Content-Encoding": "gzip"}, status=203))
+        assert (str(e), e.status) == (
+            f"body exceeds --max-bytes 100 decoded bytes (stopped reading after {len(packed)} bytes on the wire, "
+            "gzip-encoded)",
+            203,
+        )
+
+    def test_a_body_that_is_not_what_its_encoding_says_keeps_the_status(self) -> None:
+        e = refusal(FakeResponse([b"not gzip at all"], {"content-encoding": "gzip"}, status=203))
+        assert (str(e), e.status) == ("body is not valid gzip data", 203)
+
+    def test_a_stall_is_told_from_a_cut(self) -> None:
+        stalled = refusal(FakeResponse([b"abc"], {}, status=203, error=ReadTimeoutError("read timed out")))
+        assert (str(stalled), stalled.status) == ("body stalled past the read timeout (30 s)", 203)
+        cut = refusal(
+            FakeResponse([b"abc"], {"Content-Length": "10"}, status=203, error=ProtocolError("reset"))
+        )
+        assert (str(cut), cut.status) == ("body incomplete after 3 bytes of 10 (ProtocolError)", 203)
+
+    def test_a_body_shorter_than_declared_is_incomplete(self) -> None:
+        e = refusal(FakeResponse([b"abc"], {"Content-Length": "10"}, status=203))
+        assert (str(e), e.status) == ("body incomplete: 3 of 10 bytes", 203)
+
+    def test_the_deadline_cuts_the_read_with_the_responses_status(self) -> None:
+        deadline = Deadline(60.0)
+        deadline.start()
+        deadline._fire()
+        e = refusal(FakeResponse([b"abc"], {}, status=203), deadline=deadline)
+        assert isinstance(e, fetch.DeadlineExceeded) and e.status == 203
+        assert (
+            str(e)
+            == "fetch exceeded its overall deadline of 60 s (--deadline) while reading the body (after 0 bytes)"
+        )
+
+    def test_an_empty_compressed_body_is_an_empty_document(self) -> None:
+        assert stream(FakeResponse([], {"Content-Encoding": "gzip"}))[0] == b""
+
+
+@pytest.mark.parametrize(
+    ("kind", "ctype", "body", "ok"),
+    [
+        ("json", "application/json", b"{}", True),
+        ("json", "application/ld+json", b"{}", True),
+        ("html", "application/ld+json", b"{}", False),
+        ("html", "application/xhtml+xml", b"<html>", True),
+        ("pdf", "application/octet-stream", b"%PDF-1.7", True),
+        ("pdf", "binary/octet-stream", b"%PDF-1.7", True),
+        ("pdf", "", b"%PDF-1.7", True),
+        ("pdf", "", b"<html>", False),
+        ("pdf", "text/html", b"%PDF-1.7", False),
+        ("zip", "binary/octet-stream", b"PK\x03\x04", True),
+        ("html", "", b"<html>", False),
+    ],
+)
+def test_content_types_accepted_per_kind(kind: str, ctype: str, body: bytes, ok: bool) -> None:
+    assert fetch._type_ok(kind, ctype, body) is ok
+
+
+@pytest.mark.parametrize(
+    ("kind", "headers", "message"),
+    [
+        ("pdf", {"Content-Type": "text/html; charset=utf-8"}, "wrong content type text/html for a pdf source (expected application/pdf)"),
+        ("html", {}, "wrong content type (none) for a html source (expected text/html, application/xhtml+xml)"),
+    ],
+)  # fmt: skip
+def test_a_body_of_the_wrong_type_is_refused_with_what_was_expected(
+    kind: str, headers: dict[str, str], message: str
+) -> None:
+    resp = FakeResponse([b"<p>hello</p>"], headers, status=203)
+    result = FetchResult(url="https://example.gov/a", outcome="failed")
+    deadline = Deadline(60.0)
+    deadline.start()
+    with pytest.raises(FetchFailure) as e:
+        Fetcher()._read_body(resp, kind, result, deadline)  # type: ignore[arg-type]
+    assert (str(e.value), e.value.status, result.bytes_received) == (message, 203, 12)
+
+
+def test_a_body_of_the_right_type_is_kept_with_its_type() -> None:
+    resp = FakeResponse([b"%PDF-1.7 ..."], {"CONTENT-TYPE": "Application/PDF"})
+    result = FetchResult(url="https://example.gov/a", outcome="failed")
+    deadline = Deadline(60.0)
+    deadline.start()
+    Fetcher()._read_body(resp, "pdf", result, deadline)  # type: ignore[arg-type]
+    assert (result.body, result.content_type, result.bytes_received) == (
+        b"%PDF-1.7 ...",
+        "application/pdf",
+        12,
+    )
