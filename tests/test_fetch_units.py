@@ -380,3 +380,18 @@ def test_a_body_of_the_right_type_is_kept_with_its_type() -> None:
         "application/pdf",
         12,
     )
+
+
+class TestGzipFraming:
+    def test_several_gzip_members_are_one_body(self) -> None:
+        assert decoded("gzip", gzip.compress(b"first, ") + gzip.compress(b"second")) == b"first, second"
+        assert decoded("x-gzip", gzip.compress(b"a") + gzip.compress(b"b"), piece=4096) == b"ab"
+
+    def test_zero_padding_after_the_stream_is_allowed(self) -> None:
+        assert decoded("gzip", gzip.compress(b"body") + b"\0\0\0") == b"body"
+
+    def test_trailing_bytes_after_the_stream_are_refused_with_the_status(self) -> None:
+        d = fetch._Decoder("gzip", 203)
+        with pytest.raises(FetchFailure) as e:
+            list(d.feed(gzip.compress(b"body") + b"junk"))
+        assert (str(e.value), e.value.status) == ("trailing bytes after the gzip stream", 203)

@@ -3,6 +3,7 @@ with the curated rules, and how a change an earlier run saw but never reported i
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +12,15 @@ import yaml
 
 from coverage_lookup.dataset import load_dataset
 from coverage_lookup.sources.extractors import CandidateFacts
-from coverage_lookup.sources.refresh import SourceOutcome, _add_unreported, compare_with_curated, diff_summary
+from coverage_lookup.sources.refresh import (
+    RefreshRun,
+    SourceOutcome,
+    _add_unreported,
+    compare_with_curated,
+    diff_summary,
+    render_report,
+    write_report,
+)
 from coverage_lookup.sources.registry import SourceSpec
 from coverage_lookup.sources.store import SourceState, Store
 from tests.test_engine_synthetic import Data, provision, rule
@@ -191,3 +200,103 @@ def test_a_source_date_equal_to_a_scheduled_versions_start_is_not_flagged(tmp_pa
         "t.a: the source's effective date 2027-01-02 is after the latest curated version (2027-01-01) and its "
         "last verification — re-read it; a new version may be needed"
     ]
+
+
+def a_run() -> RefreshRun:
+    changed = SourceOutcome(
+        "ncd", "https://example.gov/ncd", "changed", 200, "content changed (+1 / -1 lines)", ["federal.ncd"]
+    )
+    changed.diff = {"lines_added": 1, "lines_removed": 1, "added_sample": ["new"], "removed_sample": ["old"]}
+    changed.facts_before = CandidateFacts(extractor="x", effective=date(2020, 1, 1), limits=["12 visits"])
+    changed.facts_after = CandidateFacts(extractor="x", effective=date(2025, 1, 1), limits=["12 visits"])
+    changed.findings = ["federal.ncd: look"]
+    changed.reports_change = True
+    changed.change_seen = SEEN
+    failed = SourceOutcome("aetna", "https://example.com/a", "failed", None, "HTTP 503", [])
+    skipped = SourceOutcome("bcbs", "https://example.com/b", "skipped", None, "robots.txt disallows", ["x.y"])
+    unchanged = SourceOutcome(
+        "va", "https://example.gov/va", "unchanged", 304, "not modified (304)", ["federal.va"]
+    )
+    started = datetime(2026, 12, 6, 9, 5, tzinfo=UTC)
+    return RefreshRun([changed, failed, skipped, unchanged], started, datetime(2026, 12, 6, 9, 6, tzinfo=UTC))
+
+
+REPORT = """# Source refresh — 2026-12-06 09:05 UTC
+
+This report lists what changed in the sources behind the dataset. Nothing in `data/` was modified:
+re-read each changed source, update the rules it backs if needed, then stamp them with
+`coverage-lookup verify RULE_ID`.
+
+| outcome | sources |
+|---|---|
+| changed | 1 |
+| unchanged | 1 |
+| failed | 1 |
+| skipped | 1 |
+
+## Changed
+
+### `ncd`
+
+- url: <https://example.gov/ncd>
+- http status: 200
+- detail: content changed (+1 / -1 lines)
+- rules citing it: `federal.ncd`
+- text diff: +1 / -1 lines
+    - added: new
+    - removed: old
+- extracted facts (before → after):
+    - document_id: None → None
+    - effective: '2020-01-01' → '2025-01-01' **(changed)**
+    - reviewed: None → None
+    - next_review: None → None
+    - limits: ['12 visits'] → ['12 visits']
+    - covered: [] → []
+    - experimental: [] → []
+- to check: federal.ncd: look
+
+## Failed
+
+### `aetna`
+
+- url: <https://example.com/a>
+- http status: -
+- detail: HTTP 503
+- rules citing it: (none)
+
+## Skipped
+
+### `bcbs`
+
+- url: <https://example.com/b>
+- http status: -
+- detail: robots.txt disallows
+- rules citing it: `x.y`
+"""
+
+
+def test_the_report_word_for_word() -> None:
+    markdown, _ = render_report(a_run())
+    assert markdown == REPORT
+
+
+def test_the_report_payload_carries_every_field() -> None:
+    _, payload = render_report(a_run())
+    assert (payload["started"], payload["finished"]) == (
+        "2026-12-06T09:05:00+00:00",
+        "2026-12-06T09:06:00+00:00",
+    )
+    assert payload["counts"] == {"changed": 1, "unchanged": 1, "failed": 1, "skipped": 1}
+    first = payload["sources"][0]
+    assert first["rules"] == ["federal.ncd"] and first["findings"] == ["federal.ncd: look"]
+    assert first["facts_before"]["effective"] == "2020-01-01"
+    assert first["facts_after"]["effective"] == "2025-01-01"
+    assert (first["reports_change"], first["change_seen"]) == (True, "2026-12-01T10:00:00+00:00")
+    assert payload["sources"][1]["facts_before"] is None
+    json.dumps(payload)  # plain JSON: dates already text
+
+
+def test_the_report_is_filed_under_its_start_time(tmp_path: Path) -> None:
+    md, js = write_report(Store(tmp_path), a_run())
+    assert md.name.startswith("refresh-20261206T090500Z-") and md.suffix == ".md"
+    assert js.name == md.name.removesuffix(".md") + ".json"
