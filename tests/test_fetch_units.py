@@ -395,3 +395,10 @@ class TestGzipFraming:
         with pytest.raises(FetchFailure) as e:
             list(d.feed(gzip.compress(b"body") + b"junk"))
         assert (str(e.value), e.value.status) == ("trailing bytes after the gzip stream", 203)
+
+    def test_a_lone_first_byte_of_another_member_is_a_truncated_body(self) -> None:
+        d = fetch._Decoder("gzip", 203)
+        assert b"".join(d.feed(gzip.compress(b"body") + b"\x1f")) == b"body"
+        with pytest.raises(FetchFailure) as e:
+            d.finish()
+        assert (str(e.value), e.value.status) == ("body is not valid gzip (truncated?)", 203)

@@ -350,8 +350,11 @@ class _Decoder:
                 yield out
             if self._d.eof:
                 rest = self._d.unused_data
-                if rest and self.name == "gzip" and rest.startswith(b"\x1f\x8b"):
-                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # another gzip member
+                if rest and self.name == "gzip" and b"\x1f\x8b".startswith(rest[:2]):  # another gzip member
+                    if len(rest) < 2:  # its magic split across pieces: wait for the next one
+                        self._d, self._pending = None, rest
+                        return
+                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
                     data = rest
                     continue
                 if rest.strip(b"\0"):
