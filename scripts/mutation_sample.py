@@ -35,6 +35,11 @@ def main() -> int:
         "--size", action="append", default=[], metavar="MODULE=N", help="another sample size for one module"
     )
     parser.add_argument("--seed", type=int, default=11, help="random seed (the sample is reproducible)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="run the unchecked mutants of the last sample instead of drawing anew",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the counts and names, run nothing")
     args = parser.parse_args()
 
@@ -49,6 +54,10 @@ def main() -> int:
     sizes = {m: int(n) for m, _, n in (s.partition("=") for s in args.size)}
     rng = random.Random(args.seed)
     sample: list[str] = []
+    if args.resume:
+        drawn = set(SAMPLE_FILE.read_text(encoding="utf-8").split()) if SAMPLE_FILE.exists() else set()
+        unchecked = {m: [n for n in names if n in drawn] for m, names in unchecked.items()}
+        sizes = {m: len(names) for m, names in unchecked.items()}
     for module in sorted(unchecked):
         names = sorted(unchecked[module])
         size = sizes.get(module, args.per_module)
