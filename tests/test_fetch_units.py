@@ -402,3 +402,11 @@ class TestGzipFraming:
         with pytest.raises(FetchFailure) as e:
             d.finish()
         assert (str(e.value), e.value.status) == ("body is not valid gzip (truncated?)", 203)
+
+
+def test_a_body_said_to_be_gzip_but_zlib_wrapped_is_refused() -> None:
+    """Only gzip framing is accepted for gzip (not zlib's, which a header auto-detect would let through)."""
+    d = fetch._Decoder("gzip", 203)
+    with pytest.raises(FetchFailure) as e:
+        list(d.feed(zlib.compress(TEXT)))
+    assert (str(e.value), e.value.status) == ("body is not valid gzip data", 203)
