@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import subprocess
@@ -465,10 +464,14 @@ def test_per_host_delay_spaces_request_starts(server: HTTPServer, store: Store) 
     server.expect_request("/d").respond_with_handler(handler)
     policy = FetchPolicy(per_host_concurrency=4, per_host_delay=0.2, read_timeout=2)
     specs = [SourceSpec(id=f"d{i}", url=server.url_for(f"/d?i={i}"), kind="html") for i in range(4)]
+    began = time.monotonic()
     refresh(specs, store, policy, fetcher=Fetcher(policy=policy, allowed_hosts={specs[0].host}))
+    # The k-th request may start no sooner than k delays after the first could, and none arrives before
+    # it starts, so the k-th arrival is at least k delays after the refresh began. (Gaps between
+    # arrivals are not checked: a busy machine can hold one request back and shrink the next gap.)
     starts.sort()
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(starts) == 4 and min(gaps) >= 0.18
+    assert len(starts) == 4
+    assert all(t - began >= 0.2 * k - 1e-6 for k, t in enumerate(starts)), [t - began for t in starts]
 
 
 # -- safety -----------------------------------------------------------------------------------------
