@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from typing import Any
 
 import pytest
 
 from coverage_lookup.codes import normalize_icd, normalize_procedure, shared_index
-from coverage_lookup.codes.icd10cm import INDEX_PATH, dotted
+from coverage_lookup.codes.icd10cm import INDEX_PATH, IcdStatus, dotted
 from coverage_lookup.dataset import load_dataset
 from coverage_lookup.errors import InputError
+from coverage_lookup.models import Citation, CodeChange
 from tests.conftest import DATA, TODAY
 
 HISTORY = load_dataset(DATA, today=TODAY, use_cache=False).code_history
@@ -106,3 +108,110 @@ def test_procedures() -> None:
         normalize_procedure("20560", date(2019, 12, 31))
     assert "2020-01-01" in str(err.value)
     assert normalize_procedure("20560", date(2020, 1, 1)) == "20560"
+
+
+# --- validity on a date, every field pinned, on small hand-written histories -----------------------
+
+CITED = [
+    Citation(
+        url="https://www.cms.gov/medicare/coding-billing/icd-10-codes",
+        title="CMS — ICD-10 code files",
+        section="annual updates",
+        retrieved=date(2026, 11, 24),
+        kind="primary",
+        issuer="Centers for Medicare & Medicaid Services",
+    )
+]
+
+
+def change(effective: date, label: str, **codes: Any) -> CodeChange:
+    return CodeChange(
+        effective=effective, label=label, citations=CITED, last_verified=date(2026, 11, 24), **codes
+    )
+
+
+def status(code: str, on: date, *history: CodeChange) -> IcdStatus:
+    return shared_index().status_on(code, on, tuple(history))
+
+
+class TestStatusOnExactly:
+    def test_a_current_code_on_the_release_date_is_certain_with_its_description(self) -> None:
+        assert status("M5450", date(2025, 10, 1)) == IcdStatus(
+            "M5450", True, True, "Low back pain, unspecified", True, (), None
+        )
+
+    def test_an_untracked_code_before_the_release_says_what_it_was_checked_against(self) -> None:
+        assert status("M5450", date(2024, 3, 1)) == IcdStatus(
+            "M5450",
+            True,
+            True,
+            "Low back pain, unspecified",
+            False,
+            (
+                "validity on 2024-03-01 was checked against the FY2026 (April 1, 2026 update) release; "
+                "earlier changes to this code are not tracked in data/codes/icd10cm_changes.yaml",
+            ),
+            None,
+        )
+
+    def test_a_code_added_after_the_date_does_not_exist_yet(self) -> None:
+        added = change(date(2021, 10, 1), "FY2022", added=["M54.50"])
+        assert status("M5450", date(2021, 9, 30), added) == IcdStatus(
+            "M5450",
+            False,
+            False,
+            "Low back pain, unspecified",
+            True,
+            ("M54.50 took effect 2021-10-01 (FY2022)",),
+            date(2021, 10, 1),
+        )
+        assert status("M5450", date(2021, 10, 1), added) == IcdStatus(
+            "M5450", True, True, "Low back pain, unspecified", True, (), None
+        )
+
+    def test_a_deleted_code_is_billable_before_its_deletion_with_the_recorded_title(self) -> None:
+        deleted = change(
+            date(2018, 10, 1), "FY2019", deleted=["M54.99"], descriptions={"M54.99": "Old back code"}
+        )
+        assert status("M5499", date(2018, 9, 30), deleted) == IcdStatus(
+            "M5499", True, True, "Old back code", True, (), None
+        )
+        assert status("M5499", date(2018, 10, 1), deleted) == IcdStatus(
+            "M5499", False, False, None, True, (), None
+        )
+
+    def test_the_index_title_is_kept_over_an_absent_recorded_one(self) -> None:
+        deleted = change(date(2023, 10, 1), "FY2024", deleted=["M54.50"])
+        assert status("M5450", date(2022, 1, 1), deleted).description == "Low back pain, unspecified"
+
+    def test_changes_are_undone_newest_first(self) -> None:
+        """Added in 2016, deleted in 2018: before 2016 the code did not exist yet."""
+        history = (
+            change(date(2016, 10, 1), "FY2017", added=["M54.99"]),
+            change(date(2018, 10, 1), "FY2019", deleted=["M54.99"]),
+        )
+        before = status("M5499", date(2016, 1, 1), *history)
+        assert (before.exists, before.billable, before.added_on) == (False, False, date(2016, 10, 1))
+        between = status("M5499", date(2017, 1, 1), *reversed(history))
+        assert (between.exists, between.billable, between.added_on) == (True, True, None)
+
+    def test_a_code_tracked_only_in_an_older_change_is_still_certain(self) -> None:
+        history = (
+            change(date(2016, 10, 1), "FY2017", added=["M54.50"]),
+            change(date(2020, 10, 1), "FY2021", added=["R51.9"]),
+        )
+        assert status("M5450", date(2024, 3, 1), *history) == IcdStatus(
+            "M5450", True, True, "Low back pain, unspecified", True, (), None
+        )
+
+    def test_a_code_that_became_a_category_was_billable_before_and_says_until_when(self) -> None:
+        split = change(date(2021, 10, 1), "FY2022", to_category=["M54.5"])
+        assert status("M545", date(2021, 9, 30), split) == IcdStatus(
+            "M545",
+            True,
+            True,
+            "Low back pain",
+            True,
+            ("M54.5 was billable until 2021-10-01 (FY2022)",),
+            None,
+        )
