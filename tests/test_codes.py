@@ -215,3 +215,21 @@ class TestStatusOnExactly:
             ("M54.5 was billable until 2021-10-01 (FY2022)",),
             None,
         )
+
+
+def test_a_malformed_code_is_refused_with_the_shape_of_a_valid_one() -> None:
+    with pytest.raises(InputError) as e:
+        normalize_icd("54.5x", "dx")
+    assert str(e.value) == (
+        "dx: '54.5x' is not valid; an ICD-10-CM code is a letter, two characters and up to four more, "
+        "e.g. M54.50 or G43.909"
+    )
+
+
+def test_codes_under_a_prefix_stop_at_the_limit() -> None:
+    idx = shared_index()
+    assert idx.iter_prefix("M545", limit=2) == [
+        ("M545", False, "Low back pain"),
+        ("M5450", True, "Low back pain, unspecified"),
+    ]
+    assert [c for c, _, _ in idx.iter_prefix("M545")] == ["M545", "M5450", "M5451", "M5459"]
