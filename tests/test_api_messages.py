@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from coverage_lookup import InputError, check
-from coverage_lookup.api import _missing, get_dataset, normalize_provider
+from coverage_lookup.api import _missing, get_dataset, normalize_provider, parse_date
 from coverage_lookup.vocabulary import read_coverage
 from tests.conftest import TODAY
 
@@ -215,3 +215,18 @@ def test_a_payer_without_its_policy_in_the_dataset_is_said_to_leave_the_other_ru
         "Blue Cross and Blue Shield of Texas's own medical policy for acupuncture is not in the dataset; the "
         "answer follows the coverage's other rules"
     ]
+
+
+def test_a_date_that_is_not_text_is_refused_with_the_formats_accepted() -> None:
+    with pytest.raises(InputError) as e:
+        parse_date(20240301, "service_date")  # type: ignore[arg-type]
+    assert str(e.value) == "service_date: 20240301 is not valid; use a date as YYYY-MM-DD or MM/DD/YYYY"
+
+
+def test_dry_needling_before_its_codes_existed_is_refused_for_the_date_of_service() -> None:
+    with pytest.raises(InputError) as e:
+        check(coverage="medicare", procedure="20560", service_date="2019-12-31", today=TODAY)
+    assert str(e.value) == (
+        "procedure: '20560' is not valid; dry-needling codes 20560/20561 exist only for services from 2020-01-01"
+    )
+    assert check(coverage="medicare", procedure="20560", service_date="2020-01-01", today=TODAY).status

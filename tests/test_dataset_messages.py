@@ -14,7 +14,7 @@ import yaml
 from coverage_lookup import dataset as dataset_module
 from coverage_lookup.dataset import CacheWarning, Plain, cache_dir, default_data_dir, load_dataset, name_key
 from coverage_lookup.errors import DataError
-from tests.conftest import DATA
+from tests.conftest import DATA, TODAY
 from tests.test_engine_synthetic import Data, provision, rule
 
 
@@ -141,7 +141,7 @@ def history(data: Data, *changes: dict[str, Any]) -> None:
     data.write("codes/icd10cm_changes.yaml", doc)
 
 
-def add_condition(data: Data, name: str, codes: list[str]) -> None:
+def add_condition(data: Data, name: str, codes: list[str], last_verified: str = "2026-11-24") -> None:
     path = data.root / "conditions.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     doc["conditions"][name] = {
@@ -149,7 +149,7 @@ def add_condition(data: Data, name: str, codes: list[str]) -> None:
         "label": name.title(),
         "codes": codes,
         "citations": [CITATION],
-        "last_verified": "2026-11-24",
+        "last_verified": last_verified,
     }
     data.write("conditions.yaml", doc)
 
@@ -274,3 +274,52 @@ class TestCache:
             load_dataset(data, strict=False)
         (w,) = [w for w in caught if issubclass(w.category, CacheWarning)]
         assert str(w.message) == f"dataset cache {path} is unusable (unexpected content); rebuilding it"
+
+
+def test_files_under_schema_are_not_data(tmp_path: Path) -> None:
+    data = Data(tmp_path)
+    data.federal("t", a=rule("tricare", ["tricare"], provision("covered")))
+    (data.root / "schema").mkdir()
+    (data.root / "schema" / "rule-file.schema.json").write_text("{}", encoding="utf-8")
+    (data.root / "schema" / "example.yaml").write_text("not: a rule file\n", encoding="utf-8")
+    ds = load_dataset(data.root, use_cache=False)
+    assert (sorted(ds.files), ds.unavailable) == (["federal/t.yaml"], {})
+
+
+def test_a_file_with_a_problem_does_not_stop_the_files_after_it(tmp_path: Path) -> None:
+    data = Data(tmp_path)
+    data.federal("a_bad", x=rule("state_law", ["individual"], provision("covered")))
+    data.federal("b_good", y=rule("tricare", ["tricare"], provision("covered")))
+    ds = load_dataset(data.root, use_cache=False, strict=False)
+    assert (sorted(ds.files), sorted(ds.unavailable)) == (["federal/b_good.yaml"], ["federal/a_bad.yaml"])
+    assert sorted(ds.rules) == ["b_good.y"]
+
+
+def test_dates_in_the_future_are_named_by_their_full_key(tmp_path: Path) -> None:
+    data = Data(tmp_path)
+    future = rule("tricare", ["tricare"], provision("covered"))
+    future["versions"][0]["last_verified"] = "2027-01-02"
+    data.federal("t", **{"ncd.30.3": future})
+    add_condition(data, "later", ["M54.50"], last_verified="2027-01-03")
+    with pytest.raises(DataError) as e:
+        load_dataset(data.root, today=TODAY, use_cache=False)
+    assert e.value.problems == [
+        "conditions.yaml: conditions.later.last_verified: 2027-01-03 is in the future — use the date it happened",
+        "federal/t.yaml: rules.ncd.30.3.versions[0].last_verified: 2027-01-02 is in the future — use the date it "
+        "happened",
+    ]
+
+
+def test_a_cache_cut_inside_its_header_is_not_a_dataset_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COVERAGE_LOOKUP_CACHE", str(tmp_path / "cache"))
+    load_dataset(DATA, strict=False)
+    (path,) = (tmp_path / "cache").glob("dataset-*.bin")
+    path.write_bytes(path.read_bytes()[:50])  # the magic is right; the rest of the header is gone
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_dataset(DATA, strict=False)
+    assert [str(w.message) for w in caught if issubclass(w.category, CacheWarning)] == [
+        f"dataset cache {path} is unusable (not a dataset cache); rebuilding it"
+    ]

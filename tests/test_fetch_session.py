@@ -343,3 +343,21 @@ def test_the_watched_adapter_keeps_the_pool_settings_it_is_given() -> None:
         "http": fetch._WatchedHTTPPool,
         "https": fetch._WatchedHTTPSPool,
     }
+
+
+def test_a_connection_cut_by_the_deadline_mid_body_is_the_deadline_with_the_status() -> None:
+    deadline = Deadline(60.0)
+    deadline.start()
+
+    def cut() -> None:
+        deadline._fire()  # the watchdog shut the socket: the read fails
+        raise ConnectionResetError("connection reset by peer")
+
+    resp = ok()
+    resp.raw = Raw([b"<html>"], after=cut)
+    with pytest.raises(DeadlineExceeded) as e:
+        Fetcher()._stream_body(resp, 100, deadline)  # type: ignore[arg-type]
+    assert (str(e.value), e.value.status) == (
+        "fetch exceeded its overall deadline of 60 s (--deadline) while reading the body (after 6 bytes)",
+        200,
+    )

@@ -358,6 +358,8 @@ class TestRealSamples:
         assert d.plan_counts.text.startswith(
             "1 of 2 plans on the federal platform in HI list acupuncture as covered in 2016"
         )
+        small = ask(coverage="small_group", state="HI", service_date="2016-03-01")
+        assert small.plan_counts == d.plan_counts  # the same file's count: plans of either market
         assert ask(coverage="individual", state="HI", service_date="2019-03-01").plan_counts is None
         assert ask(coverage="large_group", state="HI", service_date="2016-03-01").plan_counts is None
 

@@ -248,7 +248,7 @@ def _missing(value: object) -> bool:
     return type(value).__name__ in {"NAType", "NaTType"}
 
 
-def _text(field: str, value: object, *, numbers: bool = False, hint: str = "give text") -> str | None:
+def _text(field: str, value: object, *, hint: str, numbers: bool = False) -> str | None:
     """A text argument; whole numbers are accepted where spreadsheets turn codes into numbers."""
     if _missing(value):
         return None
