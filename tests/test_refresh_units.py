@@ -12,12 +12,14 @@ import yaml
 
 from coverage_lookup.dataset import load_dataset
 from coverage_lookup.sources.extractors import CandidateFacts
+from coverage_lookup.sources.fetch import FetchPolicy, FetchResult
 from coverage_lookup.sources.refresh import (
     RefreshRun,
     SourceOutcome,
     _add_unreported,
     compare_with_curated,
     diff_summary,
+    refresh,
     render_report,
     write_report,
 )
@@ -300,3 +302,93 @@ def test_the_report_is_filed_under_its_start_time(tmp_path: Path) -> None:
     md, js = write_report(Store(tmp_path), a_run())
     assert md.name.startswith("refresh-20261206T090500Z-") and md.suffix == ".md"
     assert js.name == md.name.removesuffix(".md") + ".json"
+
+
+def test_an_unreported_change_whose_text_is_gone_is_diffed_against_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    state = SourceState(id="ncd", url="https://example.gov/ncd", kind="html", last_changed=SEEN)
+    state.content_hash, state.reported_hash = "new", "old"
+    store.texts_dir.joinpath("ncd").mkdir(parents=True)
+    store.texts_dir.joinpath("ncd", "old.txt").write_text("a\nb\n", encoding="utf-8")
+    out = SourceOutcome(id="ncd", url=state.url, outcome="failed", http_status=None, detail="HTTP 503")
+    _add_unreported(out, state, store, None)  # neither this run's text nor a stored one for "new"
+    assert out.diff == diff_summary("a\nb\n", "")
+
+
+def test_a_change_never_reported_gets_no_line_counts(tmp_path: Path) -> None:
+    assert unreported(tmp_path, "changed", "content changed", reported=False).detail == "content changed"
+
+
+def test_a_report_without_changes_still_lists_failures_and_skips() -> None:
+    run = a_run()
+    run.outcomes = [o for o in run.outcomes if o.outcome != "changed"]
+    markdown, _ = render_report(run)
+    assert "## Changed" not in markdown
+    assert "## Failed\n\n### `aetna`" in markdown and "## Skipped\n\n### `bcbs`" in markdown
+
+
+# --- one source checked, through refresh() with a scripted fetcher ---------------------------------
+
+
+class ScriptedFetcher:
+    """Answers each fetch with the next result; records the validators it was given."""
+
+    def __init__(self, *results: FetchResult) -> None:
+        self.results = list(results)
+        self.asked: list[tuple[str, str, str | None, str | None]] = []
+
+    def fetch(
+        self, url: str, kind: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        self.asked.append((url, kind, etag, last_modified))
+        return self.results.pop(0)
+
+
+PAGE = b"<html><body><main><h1>Acupuncture</h1><p>Covered for chronic low back pain.</p></main></body></html>"
+URL = "https://example.gov/ncd"
+
+
+def test_a_first_fetch_keeps_the_document_its_status_and_a_history_entry(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    fetched = FetchResult(
+        URL, "fetched", 200, "", PAGE, "text/html", '"v1"', "Tue, 01 Sep 2026 10:00:00 GMT", URL, 1, len(PAGE)
+    )
+    spec = SourceSpec(id="ncd", url=URL, kind="html")
+    run = refresh([spec], store, FetchPolicy(), fetcher=ScriptedFetcher(fetched))  # type: ignore[arg-type]
+    assert run.started.tzinfo is UTC
+    assert (tmp_path / "documents" / "ncd.html").read_bytes() == PAGE  # the document as fetched, for review
+    state = store.load("ncd")
+    assert state is not None
+    assert (state.http_status, state.etag, state.last_modified) == (
+        200,
+        '"v1"',
+        "Tue, 01 Sep 2026 10:00:00 GMT",
+    )
+    assert state.history == [
+        {"at": run.started.isoformat(), "outcome": "changed", "detail": "first time seen"}
+    ]
+
+
+def test_a_304_is_unchanged_and_sends_the_validators_it_was_given(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    first = FetchResult(URL, "fetched", 200, "", PAGE, "text/html", '"v1"', None, URL, 1, len(PAGE))
+    again = FetchResult(URL, "not_modified", 304, "304 Not Modified", None, None, '"v1"', None, URL, 1, 0)
+    fetcher = ScriptedFetcher(first, again)
+    spec = SourceSpec(id="ncd", url=URL, kind="html")
+    refresh([spec], store, FetchPolicy(), fetcher=fetcher)  # type: ignore[arg-type]
+    # The first change was never reported (no report written), so the 304 run lists it again.
+    run = refresh([spec], store, FetchPolicy(), fetcher=fetcher)  # type: ignore[arg-type]
+    assert fetcher.asked[1] == (URL, "html", '"v1"', None)
+    state = store.load("ncd")
+    assert state is not None and state.http_status == 304
+    assert state.history[-1]["detail"] == run.outcomes[0].detail
+    assert run.outcomes[0].detail.endswith("; not modified (304)")
+
+
+def test_an_unknown_extractor_is_refused_before_anything_is_fetched(tmp_path: Path) -> None:
+    fetcher = ScriptedFetcher()
+    spec = SourceSpec(id="ncd", url=URL, kind="html", extractor="no_such_extractor")
+    with pytest.raises(ValueError) as e:
+        refresh([spec], Store(tmp_path), FetchPolicy(), fetcher=fetcher)  # type: ignore[arg-type]
+    assert str(e.value) == "source ncd: unknown extractor 'no_such_extractor'"
+    assert fetcher.asked == []

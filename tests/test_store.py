@@ -207,3 +207,46 @@ def test_saving_a_new_version_prunes_texts_neither_current_nor_reported(tmp_path
         store.save(state, text=texts[name])
     kept = sorted(p.name for p in (store.texts_dir / "ncd").iterdir())
     assert kept == sorted(f"{content_hash(texts[n])}.txt" for n in ("a", "c"))
+
+
+def test_a_refresh_that_finds_the_lock_held_gives_up_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No waiting behind another refresh: the lock is tried once (timeout 0), then refused."""
+    import filelock
+
+    tried: list[float] = []
+
+    class Recording(filelock.FileLock):
+        def acquire(self, timeout: float | None = None, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            tried.append(self.timeout if timeout is None else timeout)
+            return super().acquire(timeout, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(filelock, "FileLock", Recording)
+    Store(tmp_path).lock().release()
+    assert tried == [0]
+
+
+def test_a_temporary_exactly_at_the_limit_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    now = 1_700_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    at_limit, past = tmp_path / ".a.tmp", tmp_path / ".b.tmp"
+    for path, age in ((at_limit, 3600), (past, 3601)):
+        path.write_bytes(b"")
+        os.utime(path, (now - age, now - age))
+    assert Store(tmp_path).remove_stale_temporaries() == [past]
+    assert at_limit.exists()
+
+
+def test_a_reported_older_version_without_facts_is_marked_with_none(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save(
+        SourceState(id="ncd", url="https://example.org/ncd", kind="html", content_hash=content_hash("v2"))
+    )
+    entry = {"id": "ncd", "reports_change": True, "content_hash": content_hash("v1"), "facts_after": None}
+    assert store.mark_reported({"sources": [entry]}, "run-3") == ["ncd"]
+    state = store.load("ncd")
+    assert state is not None and (state.reported_hash, state.reported_facts) == (content_hash("v1"), None)
