@@ -250,3 +250,12 @@ def test_a_reported_older_version_without_facts_is_marked_with_none(tmp_path: Pa
     assert store.mark_reported({"sources": [entry]}, "run-3") == ["ncd"]
     state = store.load("ncd")
     assert state is not None and (state.reported_hash, state.reported_facts) == (content_hash("v1"), None)
+
+
+def test_a_listed_source_without_a_state_does_not_stop_the_marking(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    digest = content_hash("v1")
+    store.save(SourceState(id="ncd", url="https://example.org/ncd", kind="html", content_hash=digest))
+    gone = {"id": "aetna", "reports_change": True, "content_hash": digest}  # its state was removed
+    entry = {"id": "ncd", "reports_change": True, "content_hash": digest}
+    assert store.mark_reported({"sources": [gone, entry]}, "run-4") == ["ncd"]
