@@ -7,7 +7,7 @@ so that ``scripts/mutation_report.py`` can estimate each module's score: the mut
 the sample are counted as they are, the sample stands for the rest (a stratified estimate with its
 95% interval).
 
-Run: python scripts/mutation_sample.py [--per-module N] [--size MODULE=N ...] [--seed S] [--dry-run]
+Run: python scripts/mutation_sample.py [--per-module N] [--size MODULE=N ...] [--seed S] [--resume] [--dry-run]
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def main() -> int:
     sizes = {m: int(n) for m, _, n in (s.partition("=") for s in args.size)}
     rng = random.Random(args.seed)
     sample: list[str] = []
+    drawn = set(SAMPLE_FILE.read_text(encoding="utf-8").split()) if SAMPLE_FILE.exists() else set()
     if args.resume:
-        drawn = set(SAMPLE_FILE.read_text(encoding="utf-8").split()) if SAMPLE_FILE.exists() else set()
         unchecked = {m: [n for n in names if n in drawn] for m, names in unchecked.items()}
         sizes = {m: len(names) for m, names in unchecked.items()}
     for module in sorted(unchecked):
@@ -69,8 +69,7 @@ def main() -> int:
         print("\n".join(sample + rerun))
         return 0
     SAMPLE_FILE.parent.mkdir(exist_ok=True)
-    previous = set(SAMPLE_FILE.read_text(encoding="utf-8").split()) if SAMPLE_FILE.exists() else set()
-    SAMPLE_FILE.write_text("\n".join(sorted(previous | set(sample))) + "\n", encoding="utf-8")
+    SAMPLE_FILE.write_text("\n".join(sorted(drawn | set(sample))) + "\n", encoding="utf-8")
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.setdefault("COVERAGE_LOOKUP_EXAMPLES_SCALE", "0.2")

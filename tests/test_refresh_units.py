@@ -375,14 +375,17 @@ def test_a_304_is_unchanged_and_sends_the_validators_it_was_given(tmp_path: Path
     again = FetchResult(URL, "not_modified", 304, "304 Not Modified", None, None, '"v1"', None, URL, 1, 0)
     fetcher = ScriptedFetcher(first, again)
     spec = SourceSpec(id="ncd", url=URL, kind="html")
-    refresh([spec], store, FetchPolicy(), fetcher=fetcher)  # type: ignore[arg-type]
-    # The first change was never reported (no report written), so the 304 run lists it again.
+    write_report(store, refresh([spec], store, FetchPolicy(), fetcher=fetcher))  # type: ignore[arg-type]
     run = refresh([spec], store, FetchPolicy(), fetcher=fetcher)  # type: ignore[arg-type]
     assert fetcher.asked[1] == (URL, "html", '"v1"', None)
+    assert (run.outcomes[0].outcome, run.outcomes[0].detail) == ("unchanged", "not modified (304)")
     state = store.load("ncd")
     assert state is not None and state.http_status == 304
-    assert state.history[-1]["detail"] == run.outcomes[0].detail
-    assert run.outcomes[0].detail.endswith("; not modified (304)")
+    assert state.history[-1] == {
+        "at": run.started.isoformat(),
+        "outcome": "unchanged",
+        "detail": "not modified (304)",
+    }
 
 
 def test_an_unknown_extractor_is_refused_before_anything_is_fetched(tmp_path: Path) -> None:

@@ -216,13 +216,13 @@ def test_a_refresh_that_finds_the_lock_held_gives_up_at_once(
     import filelock
 
     tried: list[float] = []
+    real = filelock.FileLock
 
-    class Recording(filelock.FileLock):
-        def acquire(self, timeout: float | None = None, *args: object, **kwargs: object) -> object:  # type: ignore[override]
-            tried.append(self.timeout if timeout is None else timeout)
-            return super().acquire(timeout, *args, **kwargs)  # type: ignore[arg-type]
+    def recording(path: str, timeout: float) -> filelock.BaseFileLock:
+        tried.append(timeout)
+        return real(path, timeout=timeout)
 
-    monkeypatch.setattr(filelock, "FileLock", Recording)
+    monkeypatch.setattr(filelock, "FileLock", recording)
     Store(tmp_path).lock().release()
     assert tried == [0]
 
